@@ -1,0 +1,14 @@
+/**
+ * `deno task predict` — not implemented yet.
+ *
+ * @module
+ */
+import { runMain } from "../src/cli.ts";
+
+/** Entry point; returns the exit code. */
+export function main(_args: string[]): Promise<number> {
+  console.error("predict: not implemented yet");
+  return Promise.resolve(2);
+}
+
+if (import.meta.main) Deno.exit(await runMain(main, Deno.args));
