@@ -1,0 +1,313 @@
+/**
+ * PNG codec: a synchronous decoder for 8-bit non-interlaced PNGs (grey, grey + alpha, RGB, RGBA,
+ * palette) returning RGB, and a deterministic encoder for 1-, 3- and 4-channel 8-bit images.
+ * zlib comes from `node:zlib` (built into Deno). imagescript's PNG codec also works but is
+ * asynchronous; the measurements are in bench/README.md.
+ *
+ * @module
+ */
+import { deflateSync, inflateSync } from "node:zlib";
+import { InputError } from "../errors.ts";
+import type { RgbImage } from "./image.ts";
+
+const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** True when `bytes` starts with the 8-byte PNG signature. */
+export function isPng(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && SIGNATURE.every((b, i) => bytes[i] === b);
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 255] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function paeth(a: number, b: number, c: number): number {
+  const p = a + b - c;
+  const pa = Math.abs(p - a);
+  const pb = Math.abs(p - b);
+  const pc = Math.abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/**
+ * Decodes an 8-bit, non-interlaced PNG into RGB (HWC). Grey is replicated into three channels,
+ * alpha is dropped (not composited), palette indices are looked up.
+ *
+ * @param bytes the whole file
+ * @param name the file name used in error messages
+ * @throws {InputError} `name: why` for malformed, truncated or unsupported files
+ *
+ * @example
+ * ```ts
+ * import { decodePng, encodePng } from "./png.ts";
+ * const png = encodePng(new Uint8Array([0, 128, 255, 7]), 2, 2, 1);
+ * const img = decodePng(png, "tiny.png");
+ * console.assert(img.rgb[3] === 128 && img.rgb.length === 12);
+ * ```
+ */
+export function decodePng(bytes: Uint8Array, name: string): RgbImage {
+  const fail = (detail: string): never => {
+    throw new InputError(name, undefined, detail);
+  };
+  if (!isPng(bytes)) fail("not a PNG file (bad signature)");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 8;
+  let width = 0;
+  let height = 0;
+  let colorType = -1;
+  let palette: Uint8Array | undefined;
+  const idat: Uint8Array[] = [];
+  let idatBytes = 0;
+  let ended = false;
+  while (pos < bytes.length) {
+    if (pos + 8 > bytes.length) fail(`truncated PNG: chunk header at byte ${pos}`);
+    const len = view.getUint32(pos);
+    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
+    const end = pos + 12 + len;
+    if (end > bytes.length) {
+      fail(
+        `truncated PNG: chunk ${type} at byte ${pos} ends at byte ${end}, file has ${bytes.length}`,
+      );
+    }
+    const data = bytes.subarray(pos + 8, pos + 8 + len);
+    if (type === "IHDR") {
+      if (len < 13) fail("IHDR chunk too short");
+      width = view.getUint32(pos + 8);
+      height = view.getUint32(pos + 12);
+      const depth = data[8];
+      colorType = data[9];
+      if (![0, 2, 3, 4, 6].includes(colorType)) fail(`unknown colour type ${colorType}`);
+      if (depth !== 8) fail(`bit depth ${depth}; only 8-bit PNGs are supported`);
+      if (data[10] !== 0 || data[11] !== 0) fail("unknown compression or filter method");
+      if (data[12] !== 0) fail("interlaced (Adam7) PNGs are not supported");
+      if (width === 0 || height === 0) fail(`empty image: ${width}×${height}`);
+      if (width * height > 1 << 28) fail(`image of ${width}×${height} pixels is too large`);
+    } else if (type === "PLTE") {
+      palette = data;
+    } else if (type === "IDAT") {
+      idat.push(data);
+      idatBytes += len;
+    } else if (type === "IEND") {
+      ended = true;
+      break;
+    }
+    pos = end;
+  }
+  if (colorType < 0) fail("missing IHDR chunk");
+  if (idat.length === 0) fail("no IDAT chunk (no image data)");
+  if (!ended) fail("truncated PNG: no IEND chunk");
+  const channels = [1, 0, 3, 1, 2, 0, 4][colorType];
+  if (colorType === 3 && palette === undefined) fail("palette PNG without a PLTE chunk");
+  const compressed = new Uint8Array(idatBytes);
+  for (let k = 0, o = 0; k < idat.length; o += idat[k].length, k++) compressed.set(idat[k], o);
+  const stride = width * channels;
+  let raw: Uint8Array;
+  const cap = height * (stride + 1) + 65536; // bounded output, whatever the stream claims
+  try {
+    raw = inflateSync(compressed, { maxOutputLength: cap });
+  } catch (e) {
+    if (e instanceof RangeError) return fail(`image data inflates to more than ${cap} bytes`);
+    return fail(`corrupt image data (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (raw.length < height * (stride + 1)) {
+    fail(`image data has ${raw.length} bytes, expected ${height * (stride + 1)}`);
+  }
+  // Undo the per-row filters row by row into `pix`; the first `bpp` bytes of a row have no left
+  // neighbour and the first row has none above (a row of zeros stands in).
+  const pix = new Uint8Array(height * stride);
+  const bpp = channels;
+  const zeros = new Uint8Array(stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    const cur = pix.subarray(y * stride, (y + 1) * stride);
+    const prev = y > 0 ? pix.subarray((y - 1) * stride, y * stride) : zeros;
+    switch (filter) {
+      case 0:
+        cur.set(src);
+        break;
+      case 1:
+        for (let i = 0; i < bpp; i++) cur[i] = src[i];
+        for (let i = bpp; i < stride; i++) cur[i] = src[i] + cur[i - bpp];
+        break;
+      case 2:
+        for (let i = 0; i < stride; i++) cur[i] = src[i] + prev[i];
+        break;
+      case 3:
+        for (let i = 0; i < bpp; i++) cur[i] = src[i] + (prev[i] >> 1);
+        for (let i = bpp; i < stride; i++) cur[i] = src[i] + ((cur[i - bpp] + prev[i]) >> 1);
+        break;
+      case 4:
+        for (let i = 0; i < bpp; i++) cur[i] = src[i] + prev[i];
+        for (let i = bpp; i < stride; i++) {
+          cur[i] = src[i] + paeth(cur[i - bpp], prev[i], prev[i - bpp]);
+        }
+        break;
+      default:
+        fail(`row ${y} has unknown filter type ${filter}`);
+    }
+  }
+  if (colorType === 2) return { width, height, rgb: pix };
+  const n = width * height;
+  const rgb = new Uint8Array(n * 3);
+  if (colorType === 3) {
+    const pal = palette!;
+    const entries = Math.floor(pal.length / 3);
+    for (let p = 0; p < n; p++) {
+      const k = pix[p];
+      if (k >= entries) fail(`pixel ${p} uses palette index ${k}, palette has ${entries}`);
+      rgb[p * 3] = pal[k * 3];
+      rgb[p * 3 + 1] = pal[k * 3 + 1];
+      rgb[p * 3 + 2] = pal[k * 3 + 2];
+    }
+  } else if (colorType === 6) {
+    for (let p = 0; p < n; p++) {
+      rgb[p * 3] = pix[p * 4];
+      rgb[p * 3 + 1] = pix[p * 4 + 1];
+      rgb[p * 3 + 2] = pix[p * 4 + 2];
+    }
+  } else {
+    for (let p = 0; p < n; p++) {
+      const g = pix[p * channels];
+      rgb[p * 3] = g;
+      rgb[p * 3 + 1] = g;
+      rgb[p * 3 + 2] = g;
+    }
+  }
+  return { width, height, rgb };
+}
+
+/** Sum of |filtered byte| (as signed) for one row and filter: libpng's selection heuristic. */
+function filterCost(f: number, cur: Uint8Array, prev: Uint8Array, bpp: number): number {
+  const n = cur.length;
+  let sum = 0;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const a = i >= bpp ? cur[i - bpp] : 0;
+    switch (f) {
+      case 0:
+        v = cur[i];
+        break;
+      case 1:
+        v = (cur[i] - a) & 255;
+        break;
+      case 2:
+        v = (cur[i] - prev[i]) & 255;
+        break;
+      case 3:
+        v = (cur[i] - ((a + prev[i]) >> 1)) & 255;
+        break;
+      default:
+        v = (cur[i] - paeth(a, prev[i], i >= bpp ? prev[i - bpp] : 0)) & 255;
+    }
+    sum += v < 128 ? v : 256 - v;
+  }
+  return sum;
+}
+
+/** Writes row `cur` filtered with filter `f` into `out`. */
+function filterRow(f: number, cur: Uint8Array, prev: Uint8Array, bpp: number, out: Uint8Array) {
+  const n = cur.length;
+  for (let i = 0; i < n; i++) {
+    const a = i >= bpp ? cur[i - bpp] : 0;
+    out[i] = f === 0
+      ? cur[i]
+      : f === 1
+      ? cur[i] - a
+      : f === 2
+      ? cur[i] - prev[i]
+      : f === 3
+      ? cur[i] - ((a + prev[i]) >> 1)
+      : cur[i] - paeth(a, prev[i], i >= bpp ? prev[i - bpp] : 0);
+  }
+}
+
+function chunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}
+
+/**
+ * Encodes 8-bit pixels (HWC, `channels` interleaved: 1 grey, 3 RGB, 4 RGBA) as a PNG. The bytes
+ * depend only on the input: each row takes the filter with the smallest sum of absolute
+ * filtered values (libpng's heuristic, ties to the lower filter number), then zlib level 6.
+ *
+ * @example
+ * ```ts
+ * import { encodePng } from "./png.ts";
+ * const mask = new Uint8Array(64 * 64).fill(255);
+ * const png = encodePng(mask, 64, 64, 1);
+ * console.assert(png[1] === 0x50); // "PNG"
+ * ```
+ */
+export function encodePng(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: 1 | 3 | 4,
+): Uint8Array {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new RangeError(`encodePng: bad size ${width}×${height}`);
+  }
+  if (channels !== 1 && channels !== 3 && channels !== 4) {
+    throw new RangeError(`encodePng: channels must be 1, 3 or 4, got ${channels}`);
+  }
+  const stride = width * channels;
+  if (pixels.length !== stride * height) {
+    throw new RangeError(
+      `encodePng: ${pixels.length} bytes for ${width}×${height}×${channels}, ` +
+        `expected ${stride * height}`,
+    );
+  }
+  const filtered = new Uint8Array(height * (stride + 1));
+  const zeros = new Uint8Array(stride); // the row above the first row
+  for (let y = 0; y < height; y++) {
+    const cur = pixels.subarray(y * stride, (y + 1) * stride);
+    const prev = y > 0 ? pixels.subarray((y - 1) * stride, y * stride) : zeros;
+    let best = 0;
+    let bestSum = Infinity;
+    for (let f = 0; f < 5; f++) {
+      const sum = filterCost(f, cur, prev, channels);
+      if (sum < bestSum) {
+        bestSum = sum;
+        best = f;
+      }
+    }
+    const o = y * (stride + 1);
+    filtered[o] = best;
+    filterRow(best, cur, prev, channels, filtered.subarray(o + 1, o + 1 + stride));
+  }
+  const ihdr = new Uint8Array(13);
+  const view = new DataView(ihdr.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  ihdr[8] = 8;
+  ihdr[9] = channels === 1 ? 0 : channels === 3 ? 2 : 6;
+  const idat = new Uint8Array(deflateSync(filtered, { level: 6 }));
+  const parts = [
+    new Uint8Array(SIGNATURE),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", idat),
+    chunk("IEND", new Uint8Array(0)),
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  for (let k = 0, o = 0; k < parts.length; o += parts[k].length, k++) out.set(parts[k], o);
+  return out;
+}
