@@ -8,7 +8,10 @@
  *   RGB, row-major HWC, 0–255.
  * - `masks.u8` — blood_vessel mask of tile `k` at `k * maskStride`, `tileSizePx²` bytes, 0 or 1.
  * - `masks_<class>.u8` for any further classes asked for (`glomerulus`, `unsure`).
- * - `masks/{id}.png` — the same blood_vessel masks as 8-bit 0/255 PNGs, for people.
+ * - `masks/{id}.png` — the same blood_vessel masks as 8-bit 0/255 PNGs, for people
+ *   (`masks_<class>/{id}.png` for further classes).
+ * - `.work/journal.jsonl` — what `prepare` finished, so that a re-run reuses it (not read by
+ *   consumers; `manifest.json` is written last, so a directory with a manifest is complete).
  *
  * @module
  */
@@ -71,6 +74,12 @@ export interface Manifest {
   summary: Record<string, number>;
   /** Inputs skipped with `--skip-invalid`, one entry each, with the error line. */
   skipped: { file: string; line?: number; message: string }[];
+  /**
+   * Annotated tiles whose image is not 512×512: left out of the fixed-stride shards and of
+   * `masks/` (resampling would change their annotation geometry), listed here and counted and
+   * named in the printed summary.
+   */
+  nonStandardTiles?: { id: string; width: number; height: number }[];
   /** sha256 of every input file read (relative path → hex). */
   inputHashes: Record<string, string>;
 }

@@ -1,0 +1,231 @@
+/**
+ * Reading and writing the raw shards of a prepared directory (see `prepared.ts` for the layout).
+ *
+ * The writer appends fixed-stride records through one open file handle, so memory does not grow
+ * with the number of tiles; the reader seeks to `index · stride` and reads exactly one record (or
+ * a batch of records) with no decoding.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { InputError } from "../errors.ts";
+import type { Manifest, PreparedSample, PreparedTile, Split } from "./prepared.ts";
+
+/** Appends fixed-size records to a shard file. */
+export class ShardWriter {
+  readonly path: string;
+  readonly stride: number;
+  #file: Deno.FsFile;
+  #count: number;
+
+  private constructor(path: string, stride: number, file: Deno.FsFile, count: number) {
+    this.path = path;
+    this.stride = stride;
+    this.#file = file;
+    this.#count = count;
+  }
+
+  /**
+   * Opens `path` for appending, keeping its first `keepRecords` records (default 0: a new file).
+   * A longer file is truncated to exactly `keepRecords · stride` bytes.
+   *
+   * @example
+   * ```ts
+   * import { ShardWriter } from "./prepared_io.ts";
+   * const dir = await Deno.makeTempDir();
+   * const w = await ShardWriter.open(`${dir}/masks.u8`, 4);
+   * await w.append(new Uint8Array([0, 1, 1, 0]));
+   * w.close();
+   * ```
+   */
+  static async open(path: string, stride: number, keepRecords = 0): Promise<ShardWriter> {
+    const file = await Deno.open(path, { read: true, write: true, create: true });
+    await file.truncate(keepRecords * stride);
+    await file.seek(keepRecords * stride, Deno.SeekMode.Start);
+    return new ShardWriter(path, stride, file, keepRecords);
+  }
+
+  /** Records written so far (including kept ones). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Drops every record from `keepRecords` on and continues appending there. */
+  async truncate(keepRecords: number): Promise<void> {
+    if (keepRecords > this.#count) {
+      throw new RangeError(`cannot keep ${keepRecords} of ${this.#count}`);
+    }
+    await this.#file.truncate(keepRecords * this.stride);
+    await this.#file.seek(keepRecords * this.stride, Deno.SeekMode.Start);
+    this.#count = keepRecords;
+  }
+
+  /** Appends one record of exactly `stride` bytes; returns its index. */
+  async append(record: Uint8Array): Promise<number> {
+    if (record.length !== this.stride) {
+      throw new RangeError(
+        `${this.path}: record of ${record.length} bytes, stride is ${this.stride}`,
+      );
+    }
+    let off = 0;
+    while (off < record.length) off += await this.#file.write(record.subarray(off));
+    return this.#count++;
+  }
+
+  /** Flushes to disk. */
+  async sync(): Promise<void> {
+    await this.#file.sync();
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#file.close();
+  }
+}
+
+/** A prepared directory opened for reading. */
+export interface PreparedDataset {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  /** Tiles of one split (default "all"), in shard order. */
+  tiles(split?: Split | "all"): PreparedTile[];
+  /** One tile's image and blood_vessel mask. */
+  read(tile: PreparedTile): Promise<PreparedSample>;
+  /** Several tiles concatenated in the given order: `[n, S, S, 3]` and `[n, S, S]` uint8. */
+  readBatch(tiles: readonly PreparedTile[]): Promise<{ rgbHWC: Uint8Array; maskU8: Uint8Array }>;
+  /** The mask of another class written with `--classes` (`[S, S]`, 0/1). */
+  readClassMask(tile: PreparedTile, className: string): Promise<Uint8Array>;
+  /** Closes the shard files. */
+  close(): void;
+}
+
+async function readExactlyAt(file: Deno.FsFile, offset: number, into: Uint8Array, name: string) {
+  await file.seek(offset, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < into.length) {
+    const n = await file.read(into.subarray(got));
+    if (n === null) throw new InputError(name, undefined, `shard ends at byte ${offset + got}`);
+    got += n;
+  }
+}
+
+/**
+ * Opens a prepared directory: parses `manifest.json`, checks the shard sizes against it and
+ * returns a reader.
+ *
+ * @throws {InputError} when the manifest is missing or of another format, or a shard is short
+ *
+ * @example
+ * ```ts ignore
+ * import { openPrepared } from "./prepared_io.ts";
+ * const ds = await openPrepared("out/prepared");
+ * const [first] = ds.tiles("train");
+ * const { rgbHWC, maskU8 } = await ds.read(first);
+ * ds.close();
+ * ```
+ */
+export async function openPrepared(dir: string): Promise<PreparedDataset> {
+  const manifestPath = join(dir, "manifest.json");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(manifestPath);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new InputError(manifestPath, undefined, "no such file (run `deno task prepare` first)");
+    }
+    throw e;
+  }
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(manifestPath, undefined, `bad JSON: ${(e as Error).message}`);
+  }
+  if (manifest?.format !== "vessel-seg-prepared" || manifest.formatVersion !== 1) {
+    throw new InputError(manifestPath, undefined, "not a vessel-seg prepared manifest (format 1)");
+  }
+  const { imageStride, maskStride } = manifest.shards;
+  const n = manifest.tiles.length;
+  const files = new Map<string, Deno.FsFile>();
+  const open = async (name: string, stride: number) => {
+    const path = join(dir, name);
+    let size: number;
+    try {
+      size = (await Deno.stat(path)).size;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) throw new InputError(path, undefined, "no such file");
+      throw e;
+    }
+    if (size !== n * stride) {
+      throw new InputError(path, undefined, `${size} bytes, manifest says ${n} tiles × ${stride}`);
+    }
+    files.set(name, await Deno.open(path, { read: true }));
+  };
+  try {
+    await open(manifest.shards.images, imageStride);
+    for (const name of Object.values(manifest.shards.masks)) await open(name, maskStride);
+  } catch (e) {
+    for (const f of files.values()) f.close();
+    throw e;
+  }
+  const images = files.get(manifest.shards.images)!;
+  const vesselName = manifest.shards.masks["blood_vessel"];
+  const masks = files.get(vesselName)!;
+  const readMask = async (file: Deno.FsFile, name: string, tile: PreparedTile) => {
+    const m = new Uint8Array(maskStride);
+    await readExactlyAt(file, tile.index * maskStride, m, join(dir, name));
+    return m;
+  };
+  return {
+    dir,
+    manifest,
+    tiles(split: Split | "all" = "all") {
+      return manifest.tiles.filter((t) => split === "all" || t.split === split);
+    },
+    async read(tile) {
+      const rgbHWC = new Uint8Array(imageStride);
+      await readExactlyAt(
+        images,
+        tile.index * imageStride,
+        rgbHWC,
+        join(dir, manifest.shards.images),
+      );
+      return { tile, rgbHWC, maskU8: await readMask(masks, vesselName, tile) };
+    },
+    async readBatch(tiles) {
+      const rgbHWC = new Uint8Array(tiles.length * imageStride);
+      const maskU8 = new Uint8Array(tiles.length * maskStride);
+      for (let k = 0; k < tiles.length; k++) {
+        const t = tiles[k];
+        await readExactlyAt(
+          images,
+          t.index * imageStride,
+          rgbHWC.subarray(k * imageStride, (k + 1) * imageStride),
+          join(dir, manifest.shards.images),
+        );
+        await readExactlyAt(
+          masks,
+          t.index * maskStride,
+          maskU8.subarray(k * maskStride, (k + 1) * maskStride),
+          join(dir, vesselName),
+        );
+      }
+      return { rgbHWC, maskU8 };
+    },
+    async readClassMask(tile, className) {
+      const name = manifest.shards.masks[className];
+      if (name === undefined) {
+        throw new RangeError(
+          `class "${className}" was not prepared (have ${
+            Object.keys(manifest.shards.masks).join(", ")
+          })`,
+        );
+      }
+      return await readMask(files.get(name)!, name, tile);
+    },
+    close() {
+      for (const f of files.values()) f.close();
+      files.clear();
+    },
+  };
+}
