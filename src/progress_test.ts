@@ -19,9 +19,15 @@ Deno.test("Progress: plain mode prints count, percent, rate and ETA lines", () =
   p.tick();
   p.tick(3, "loss 0.5");
   p.done();
-  assert.equal(out.length, 3);
+  // The last tick reached the total; done() does not repeat that line.
+  assert.equal(out.length, 2);
   assert.match(out[0], /^prepare: 1\/4 \(25%\) [\d.]+ tiles\/s elapsed \d+:\d\d ETA /);
   assert.match(out[1], /4\/4 \(100%\).* loss 0\.5\n$/);
+  // A new summary in done() is printed.
+  const q = new Progress("x", 1, { tty: false, intervalMs: 0, write: (t) => out.push(t) });
+  q.tick();
+  q.done("ok 3 tiles");
+  assert.match(out.at(-1)!, /1\/1 .* ok 3 tiles\n$/);
 });
 
 Deno.test("Progress: terminal mode redraws one line with a bar", () => {
