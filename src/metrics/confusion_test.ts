@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { addConfusion, confusion, emptyConfusion, sumConfusion } from "./confusion.ts";
+
+Deno.test("confusion counts each cell, any nonzero byte is positive", () => {
+  //             pred: 1  1  0  0  255 0  7  0
+  //            truth: 1  0  1  0  9   0  0  1
+  const pred = new Uint8Array([1, 1, 0, 0, 255, 0, 7, 0]);
+  const truth = new Uint8Array([1, 0, 1, 0, 9, 0, 0, 1]);
+  assert.deepEqual(confusion(pred, truth), { tp: 2, fp: 2, fn: 2, tn: 2 });
+});
+
+Deno.test("confusion of empty masks is all zero", () => {
+  assert.deepEqual(confusion(new Uint8Array(0), new Uint8Array(0)), emptyConfusion());
+});
+
+Deno.test("confusion rejects masks of different length with RangeError", () => {
+  assert.throws(
+    () => confusion(new Uint8Array(4), new Uint8Array(5)),
+    (e: unknown) => e instanceof RangeError && /4 pixels.*5/.test(e.message),
+  );
+});
+
+Deno.test("accumulating 7000 tiles of 512² does not overflow 32 bits", () => {
+  const tile = { tp: 512 * 512 - 3, fp: 1, fn: 1, tn: 1 };
+  const total = emptyConfusion();
+  for (let i = 0; i < 7000; i++) addConfusion(total, tile);
+  assert.equal(total.tp, 7000 * (262144 - 3)); // 1 834 987 000 > 2^31 − 1... and exact
+  assert.equal(total.tp + total.fp + total.fn + total.tn, 1_835_008_000);
+  assert.deepEqual(sumConfusion([tile, tile]), { tp: 2 * 262141, fp: 2, fn: 2, tn: 2 });
+});
+
+Deno.test("confusion on a real-sized tile matches a direct count", () => {
+  const n = 512 * 512;
+  const pred = new Uint8Array(n), truth = new Uint8Array(n);
+  // pred: first half of the rows; truth: even columns. Hand count: each quarter n/4.
+  pred.fill(1, 0, n / 2);
+  for (let i = 0; i < n; i += 2) truth[i] = 1;
+  assert.deepEqual(confusion(pred, truth), { tp: n / 4, fp: n / 4, fn: n / 4, tn: n / 4 });
+});
