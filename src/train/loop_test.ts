@@ -1,0 +1,315 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openPrepared } from "../data/prepared_io.ts";
+import { makeLoss } from "../model/losses.ts";
+import { buildUNet } from "../model/unet.ts";
+import { main } from "../../tasks/train.ts";
+import { runMain } from "../cli.ts";
+import { initBackend } from "./backends.ts";
+import { latestCheckpoint, loadCheckpointModel } from "./checkpoint.ts";
+import { parseTrainArgs, type TrainConfig } from "./config.ts";
+import { batches, normalizationFor } from "./data.ts";
+import { resume, train, trainStep, validate } from "./loop.ts";
+import { Optimizer } from "./optim.ts";
+import { writeTinyPrepared } from "./testing.ts";
+
+// The fastest CPU backend with this project's kernels (wasm), like a CI run of `--backend auto`.
+const BACKEND = "wasm";
+tf.enableProdMode();
+await initBackend(BACKEND);
+
+const root = await Deno.makeTempDir({ prefix: "vessel-seg-train-" });
+const prepared = join(root, "prepared");
+await writeTinyPrepared(prepared, { train: 4, val: 2, sizePx: 32, seed: 3 });
+const silent = { quiet: true, log: () => {}, print: () => {} };
+
+function config(out: string, extra: string[] = []): TrainConfig {
+  const r = parseTrainArgs([
+    "--prepared",
+    prepared,
+    "--out",
+    out,
+    "--preset",
+    "tiny",
+    "--depth",
+    "2",
+    "--base-filters",
+    "4",
+    "--batch-size",
+    "2",
+    "--backend",
+    BACKEND,
+    ...extra,
+  ]);
+  assert.equal(r.kind, "fresh");
+  return (r as { config: TrainConfig }).config;
+}
+
+async function readLog(run: string): Promise<Record<string, unknown>[]> {
+  const text = await Deno.readTextFile(join(run, "log.jsonl"));
+  return text.trim().split("\n").map((l) => JSON.parse(l));
+}
+
+Deno.test("loop: training steps and validation leave tf.memory().numTensors unchanged", async () => {
+  const ds = await openPrepared(prepared);
+  const model = buildUNet({ depth: 2, baseFilters: 4, batchNorm: true, seed: 0 });
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const opt = new Optimizer({
+    name: "rmsprop",
+    lr: 1e-3,
+    momentum: 0.9,
+    weightDecay: 1e-8,
+    clipNorm: 1,
+  }, vars);
+  const lossFn = makeLoss(config(join(root, "unused")).loss);
+  const norm = normalizationFor("dataset", ds.manifest.stats);
+  const tiles = ds.tiles("train");
+  const all = [];
+  for await (const b of batches(ds, tiles, { batchSize: 2, norm, augment: "all", seed: 1 })) {
+    all.push(b);
+  }
+  await trainStep(model, vars, lossFn, opt, all[0]); // creates the optimizer's slots
+  const before = tf.memory().numTensors;
+  for (const b of [...all, ...all]) await trainStep(model, vars, lossFn, opt, b);
+  await validate(model, ds, ds.tiles("val"), { batchSize: 2, norm, threshold: 0.5 });
+  const after = tf.memory().numTensors;
+  console.log(`  numTensors before ${before}, after 4 steps + validation ${after}`);
+  assert.equal(after, before);
+  opt.dispose();
+  model.dispose();
+  ds.close();
+});
+
+Deno.test("loop: a 2-tile overfit reaches DSC > 0.9; the checkpoint loads with tf.loadLayersModel", async () => {
+  const out = join(root, "overfit");
+  const cfg = config(out, [
+    "--max-tiles",
+    "2",
+    "--base-filters",
+    "8",
+    "--lr",
+    "1e-2",
+    "--epochs",
+    "30",
+    "--checkpoint-epochs",
+    "",
+  ]);
+  const res = await train(cfg, silent);
+  assert.equal(res.status, "done");
+  const model = await loadCheckpointModel(res.checkpoint!);
+  const ds = await openPrepared(prepared);
+  const val = await validate(model, ds, ds.tiles("train").slice(0, 2), {
+    batchSize: 2,
+    norm: normalizationFor("dataset", ds.manifest.stats),
+    threshold: 0.5,
+  });
+  ds.close();
+  model.dispose();
+  console.log(`  DSC on the 2 training tiles after 30 epochs: ${val.micro.dsc.toFixed(4)}`);
+  assert.ok(val.micro.dsc > 0.9, `DSC ${val.micro.dsc}`);
+  const log = await readLog(out);
+  assert.equal(log[0].type, "start");
+  assert.equal(log.filter((r) => r.type === "batch").length, 30);
+  const epochs = log.filter((r) => r.type === "epoch");
+  assert.equal(epochs.length, 30);
+  const last = epochs[29] as { val: { micro: { dsc: number }; perImage: { dsc: number } } };
+  assert.ok(typeof last.val.micro.dsc === "number" && typeof last.val.perImage.dsc === "number");
+  const times = log.map((r) => r.timeS as number);
+  assert.ok(times.every((t, i) => i === 0 || t >= times[i - 1]), "timeS must not decrease");
+  assert.equal(log.at(-1)!.type, "stop");
+});
+
+async function finalFiles(run: string): Promise<{ weights: Uint8Array; optimizer: Uint8Array }> {
+  const dir = (await latestCheckpoint(run))!;
+  return {
+    weights: await Deno.readFile(join(dir, "weights.bin")),
+    optimizer: await Deno.readFile(join(dir, "optimizer.bin")),
+  };
+}
+
+Deno.test("loop: resuming after an interruption gives the same final weights as an uninterrupted run", async () => {
+  const extra = [
+    "--epochs",
+    "3",
+    "--optimizer",
+    "rmsprop",
+    "--lr",
+    "1e-3",
+    "--augment",
+    "all",
+    "--checkpoint-epochs",
+    "1",
+  ];
+  const straight = join(root, "straight");
+  assert.equal((await train(config(straight, extra), silent)).status, "done");
+  const expected = await finalFiles(straight);
+  // 4 tiles, batch 2: 2 batches an epoch. Stop mid-epoch (after 3 batches) and at an epoch's last
+  // batch (after 2), then resume.
+  for (const stopAfter of [3, 2]) {
+    const run = join(root, `interrupted-${stopAfter}`);
+    const first = await train(config(run, extra), { ...silent, stopAfterBatches: stopAfter });
+    assert.equal(first.status, "interrupted");
+    assert.equal(first.step, stopAfter);
+    const second = await resume(run, {}, silent);
+    assert.equal(second.status, "done");
+    assert.equal(second.step, 6);
+    const got = await finalFiles(run);
+    assert.deepEqual(got.weights, expected.weights, `weights differ (stop after ${stopAfter})`);
+    assert.deepEqual(
+      got.optimizer,
+      expected.optimizer,
+      `optimizer state differs (stop after ${stopAfter})`,
+    );
+    const log = await readLog(run);
+    assert.equal(log.filter((r) => r.type === "start").length, 2);
+    assert.deepEqual(log.filter((r) => r.type === "batch").map((r) => r.step), [1, 2, 3, 4, 5, 6]);
+  }
+});
+
+Deno.test("loop: a NaN loss stops the run and keeps the last good checkpoint", async () => {
+  const out = join(root, "nan");
+  const cfg = config(out, [
+    "--optimizer",
+    "sgd",
+    "--lr",
+    "0.01",
+    "--clip-norm",
+    "0",
+    "--epochs",
+    "1",
+  ]);
+  assert.equal((await train(cfg, silent)).status, "done");
+  const good = (await latestCheckpoint(out))!;
+  const goodWeights = await Deno.readFile(join(good, "weights.bin"));
+  // Continue with a learning rate of 1e30 (edited into the checkpoint's config): the weights
+  // overflow float32 within a step or two and the loss becomes NaN.
+  const statePath = join(good, "state.json");
+  const state = JSON.parse(await Deno.readTextFile(statePath));
+  state.config.optim.lr = 1e30;
+  await Deno.writeTextFile(statePath, JSON.stringify(state));
+  const lines: string[] = [];
+  const res = await resume(out, { epochs: 20 }, { ...silent, log: (l) => lines.push(l) });
+  assert.equal(res.status, "nan");
+  const msg = lines.find((l) => l.startsWith("error: loss is"));
+  assert.ok(msg !== undefined, lines.join("\n"));
+  assert.match(
+    msg,
+    /^error: loss is (NaN|Infinity) at epoch \d+, batch \d+ \(step \d+\); stopped without applying that step; last good checkpoint: /,
+  );
+  console.log(`  ${msg}`);
+  const log = await readLog(out);
+  assert.equal(log.at(-1)!.reason, "nan");
+  assert.equal(await latestCheckpoint(out), good);
+  assert.deepEqual(await Deno.readFile(join(good, "weights.bin")), goodWeights);
+  // the train task reports it with exit code 1
+  const res2 = await runMain((a) => main(a, silent), [
+    "--resume",
+    out,
+    "--epochs",
+    "20",
+    "--quiet",
+  ]);
+  assert.equal(res2, 1);
+});
+
+Deno.test("train task: exit codes for bad flags, a tile size the depth cannot take, and --help", async () => {
+  const tinyArgs = [
+    "--prepared",
+    prepared,
+    "--preset",
+    "tiny",
+    "--depth",
+    "2",
+    "--base-filters",
+    "4",
+    "--epochs",
+    "1",
+    "--backend",
+    BACKEND,
+  ];
+  const quiet = async (args: string[]) => {
+    const err = console.error, log = console.log;
+    console.error = () => {};
+    console.log = () => {};
+    try {
+      return await runMain((a) => main(a, silent), args);
+    } finally {
+      console.error = err;
+      console.log = log;
+    }
+  };
+  assert.equal(await quiet(["--prepared", prepared, "--out", join(root, "x"), "--bogus"]), 2);
+  assert.equal(
+    await quiet(["--prepared", prepared, "--out", join(root, "x"), "--augment", "warp"]),
+    2,
+  );
+  assert.equal(await quiet(["--resume", join(root, "x"), "--lr", "1"]), 2);
+  // 32 px tiles cannot go down 6 times: a one-line input error naming the manifest
+  assert.equal(
+    await quiet([
+      ...tinyArgs.filter((a) => a !== "--depth" && a !== "2"),
+      "--out",
+      join(root, "deep"),
+      "--depth",
+      "6",
+    ]),
+    1,
+  );
+  assert.equal(await quiet(["--resume", join(root, "no-such-run")]), 1);
+  assert.equal(await quiet(["--help"]), 0);
+  // a fresh run into a directory that already holds one
+  await Deno.mkdir(join(root, "taken"), { recursive: true });
+  await Deno.writeTextFile(join(root, "taken", "log.jsonl"), "");
+  assert.equal(await quiet([...tinyArgs, "--out", join(root, "taken")]), 2);
+});
+
+Deno.test("train task: Ctrl-C writes a checkpoint and exits 130", async () => {
+  const out = join(root, "sigint");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../tasks/train.ts", import.meta.url).pathname,
+      "--prepared",
+      prepared,
+      "--out",
+      out,
+      "--preset",
+      "tiny",
+      "--depth",
+      "2",
+      "--base-filters",
+      "4",
+      "--batch-size",
+      "1",
+      "--epochs",
+      "500",
+      "--backend",
+      BACKEND,
+      "--quiet",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // wait for the first batch record, then interrupt
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const text = await Deno.readTextFile(join(out, "log.jsonl")).catch(() => "");
+    if (text.includes(`"type":"batch"`)) break;
+    if (Date.now() > deadline) throw new Error("no batch logged within 60 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGINT");
+  const { code, stderr } = await child.output();
+  const err = new TextDecoder().decode(stderr);
+  assert.equal(code, 130, err);
+  // mid-epoch, or at an epoch boundary when the signal lands during validation
+  assert.match(err, /interrupted (at epoch \d+, batch \d+|after epoch \d+); checkpoint /);
+  const latest = await latestCheckpoint(out);
+  assert.match(latest!, /(interrupted|epoch-\d{4})$/);
+  const log = await readLog(out);
+  assert.equal(log.at(-1)!.reason, "interrupted");
+});
+
+globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
