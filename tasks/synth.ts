@@ -1,14 +1,60 @@
 /**
- * `deno task synth` — not implemented yet.
+ * `deno task synth --out DIR --tiles N --seed S [--test-tiles 2] [--compression deflate|none]
+ * [--force] [--quiet]` — writes a synthetic dataset in the Kaggle HuBMAP layout (see
+ * `src/data/synth_dataset.ts`): `train/*.tif`, `test/*.tif`, `polygons.jsonl`, `tile_meta.csv`,
+ * `wsi_meta.csv`.
  *
  * @module
  */
-import { runMain } from "../src/cli.ts";
+import { choiceFlag, numberFlag, parseFlags, requireString, runMain } from "../src/cli.ts";
+import { Progress } from "../src/progress.ts";
+import { writeSynthDataset } from "../src/data/synth_dataset.ts";
 
 /** Entry point; returns the exit code. */
-export function main(_args: string[]): Promise<number> {
-  console.error("synth: not implemented yet");
-  return Promise.resolve(2);
+export async function main(args: string[]): Promise<number> {
+  const flags = parseFlags(args, {
+    out: { type: "string" },
+    tiles: { type: "string" },
+    seed: { type: "string" },
+    "test-tiles": { type: "string" },
+    compression: { type: "string" },
+    force: { type: "boolean" },
+    quiet: { type: "boolean" },
+  });
+  const out = requireString(flags, "out");
+  const tiles = numberFlag(flags.tiles, "tiles", 100, { min: 1, max: 100_000, integer: true });
+  const seed = numberFlag(flags.seed, "seed", 0, { min: 0, max: 0xffffffff, integer: true });
+  const testTiles = numberFlag(flags["test-tiles"], "test-tiles", 2, {
+    min: 0,
+    max: 1000,
+    integer: true,
+  });
+  const compression = choiceFlag(
+    flags.compression,
+    "compression",
+    ["deflate", "none"] as const,
+    "deflate",
+  );
+  const quiet = flags.quiet === true;
+  const progress = new Progress("synth", tiles + testTiles, { unit: "tiles", quiet });
+  const summary = await writeSynthDataset(out, {
+    tiles,
+    seed,
+    testTiles,
+    compression,
+    force: flags.force === true,
+    onTile: () => progress.tick(),
+  });
+  progress.done();
+  if (!quiet) {
+    console.log(
+      `synth: wrote ${summary.tiles} train + ${summary.testTiles} test tiles to ${out} ` +
+        `(${summary.annotatedTiles} annotated, ${summary.vessels} vessels, ` +
+        `${summary.tilesWithoutVessel} annotated without vessel, ${summary.glomeruli} glomeruli, ` +
+        `${summary.unsure} unsure, ${summary.holes} with holes)`,
+    );
+  }
+  return 0;
 }
 
 if (import.meta.main) Deno.exit(await runMain(main, Deno.args));
