@@ -37,6 +37,19 @@ export function parseFlags(
   }
 }
 
+/**
+ * True when `args` asks for help (`--help` or `-h`); tasks then print their usage and exit 0.
+ *
+ * @example
+ * ```ts
+ * import { wantsHelp } from "./cli.ts";
+ * console.assert(wantsHelp(["--out", "x", "--help"]));
+ * ```
+ */
+export function wantsHelp(args: readonly string[]): boolean {
+  return args.includes("--help") || args.includes("-h");
+}
+
 /** Reads a string flag that must be present. */
 export function requireString(
   flags: Record<string, string | boolean | undefined>,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { choiceFlag, numberFlag, parseFlags, requireString, runMain } from "./cli.ts";
+import { choiceFlag, numberFlag, parseFlags, requireString, runMain, wantsHelp } from "./cli.ts";
 import { InputError, UsageError } from "./errors.ts";
 
 Deno.test("parseFlags: parses known flags and rejects unknown ones with the flag's name", () => {
@@ -44,4 +44,33 @@ Deno.test("runMain: maps errors to one line and exit codes", async () => {
     console.error = orig;
   }
   assert.deepEqual(lines, ["error: --x is bad", "error: p.jsonl:3: bad JSON"]);
+});
+
+Deno.test("wantsHelp: --help and -h anywhere", () => {
+  assert.equal(wantsHelp(["--help"]), true);
+  assert.equal(wantsHelp(["--out", "x", "-h"]), true);
+  assert.equal(wantsHelp(["--out", "help"]), false);
+});
+
+Deno.test("task --help prints usage naming every flag the task accepts, exit 0", async () => {
+  for (const name of ["synth", "prepare", "baseline"]) {
+    const mod = await import(`../tasks/${name}.ts`);
+    const src = await Deno.readTextFile(new URL(`../tasks/${name}.ts`, import.meta.url));
+    // Flags declared in the parseFlags spec of the task: `name: { type: ... }` lines.
+    const declared = [...src.matchAll(/^\s+"?([a-z-]+)"?: \{ type: "(?:string|boolean)" \}/gm)]
+      .map((m) => m[1]);
+    assert.ok(declared.length >= 4, `${name}: found flags ${declared}`);
+    const lines: string[] = [];
+    const orig = console.log;
+    console.log = (...a: unknown[]) => lines.push(a.join(" "));
+    try {
+      assert.equal(await mod.main(["--help"]), 0);
+    } finally {
+      console.log = orig;
+    }
+    const text = lines.join("\n");
+    for (const flag of declared) {
+      assert.ok(text.includes(`--${flag}`), `${name}: --${flag} undocumented`);
+    }
+  }
 });

@@ -18,7 +18,14 @@
  * @module
  */
 import { join } from "node:path";
-import { choiceFlag, numberFlag, parseFlags, requireString, runMain } from "../src/cli.ts";
+import {
+  choiceFlag,
+  numberFlag,
+  parseFlags,
+  requireString,
+  runMain,
+  wantsHelp,
+} from "../src/cli.ts";
 import { encodePng } from "../src/data/png.ts";
 import { openPrepared } from "../src/data/prepared_io.ts";
 import { InputError } from "../src/errors.ts";
@@ -47,8 +54,26 @@ import {
 const SPLITS = ["all", "train", "val"] as const;
 const PERCENTILES = [0.1, 0.5, 0.9];
 
+const USAGE = `deno task baseline --prepared DIR --out DIR [flags]
+
+Scores the none / full / random / Otsu baselines on the prepared tiles (the study's Table 1) and
+writes table1.{md,csv,json}, per-tile score distributions (SVG) and example overlays (PNG).
+
+  --prepared DIR             output of deno task prepare (required)
+  --out DIR                  where the table, plots and examples go (required)
+  --split all|train|val      tiles to score (default all)
+  --mode micro|per-image|seed  reduction: pooled pixels, mean of per-tile scores, or the study's
+                             convention (score 0 when TP = 0); default micro
+  --seed N                   seed of the random baseline (default 0)
+  --invert                   Otsu foreground is the dark side instead of the bright side
+  --help                     print this text`;
+
 /** Entry point; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    console.log(USAGE);
+    return 0;
+  }
   const flags = parseFlags(args, {
     prepared: { type: "string" },
     out: { type: "string" },

@@ -8,13 +8,40 @@
  *
  * @module
  */
-import { choiceFlag, numberFlag, parseFlags, requireString, runMain } from "../src/cli.ts";
+import {
+  choiceFlag,
+  numberFlag,
+  parseFlags,
+  requireString,
+  runMain,
+  wantsHelp,
+} from "../src/cli.ts";
 import { UsageError } from "../src/errors.ts";
 import type { AnnotationType } from "../src/data/kaggle.ts";
 import { ALL_CLASSES, prepare } from "../src/data/prepare.ts";
 
+const USAGE = `deno task prepare --data DIR --out DIR [flags]
+
+Rasterises the blood_vessel polygons of every annotated tile into masks, splits train/val,
+computes training-split colour statistics and writes raw shards for the trainer.
+
+  --data DIR                 Kaggle layout: polygons.jsonl, tile_meta.csv, wsi_meta.csv, train/ (required)
+  --out DIR                  prepared folder: manifest.json, images.u8, masks.u8, masks/{id}.png (required)
+  --scale 1|0.5|0.25         downscale with area averaging (OpenCV INTER_AREA); default 1, the study used 0.25
+  --split random|wsi         random tiles (default) or whole source_wsi slides held out
+  --val-fraction F           validation share, 0 < F < 1 (default 0.1)
+  --seed N                   split seed (default 0)
+  --classes LIST             mask classes, comma-separated: blood_vessel (default), glomerulus, unsure
+  --skip-invalid             skip and list bad annotations/tiles in manifest.json instead of stopping
+  --quiet                    no progress output
+  --help                     print this text`;
+
 /** Entry point; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    console.log(USAGE);
+    return 0;
+  }
   const flags = parseFlags(args, {
     data: { type: "string" },
     out: { type: "string" },

@@ -6,12 +6,37 @@
  *
  * @module
  */
-import { choiceFlag, numberFlag, parseFlags, requireString, runMain } from "../src/cli.ts";
+import {
+  choiceFlag,
+  numberFlag,
+  parseFlags,
+  requireString,
+  runMain,
+  wantsHelp,
+} from "../src/cli.ts";
 import { Progress } from "../src/progress.ts";
 import { writeSynthDataset } from "../src/data/synth_dataset.ts";
 
+const USAGE = `deno task synth --out DIR [flags]
+
+Writes a synthetic PAS-like dataset in the Kaggle HuBMAP layout: train/*.tif, test/*.tif,
+polygons.jsonl, tile_meta.csv, wsi_meta.csv. Same seed → byte-identical files.
+
+  --out DIR                  output folder; must be empty or absent unless --force (required)
+  --tiles N                  training tiles (default 100; some get no annotation line, like Kaggle)
+  --seed S                   random seed (default 0)
+  --test-tiles N             tiles in test/ (default 2)
+  --compression deflate|none TIFF compression (default deflate, with horizontal predictor)
+  --force                    replace a non-empty --out
+  --quiet                    no progress output
+  --help                     print this text`;
+
 /** Entry point; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    console.log(USAGE);
+    return 0;
+  }
   const flags = parseFlags(args, {
     out: { type: "string" },
     tiles: { type: "string" },
