@@ -240,15 +240,25 @@ function xAxisNumeric(f: Frame, ticks: number[], label?: string): string[] {
   return out;
 }
 
-function legend(f: Frame, items: { name: string; color: string }[]): string[] {
+function legend(
+  f: Frame,
+  items: { name: string; color: string }[],
+  outside = false,
+): string[] {
   if (items.length === 0) return [];
   const out = [`<g class="legend">`];
-  const x = f.width - f.m.right - 10;
+  // Inside: right-aligned in the plot area's top-right corner. Outside: left-aligned in the right
+  // margin (which the caller makes wide enough).
+  const x = outside ? f.width - f.m.right + 10 : f.width - f.m.right - 10;
   items.forEach((it, i) => {
     const y = f.m.top + 12 + i * 16;
     out.push(
-      `<rect x="${x - 12}" y="${y - 9}" width="12" height="10" fill="${escapeXml(it.color)}"/>`,
-      `<text x="${x - 16}" y="${y}" text-anchor="end">${escapeXml(it.name)}</text>`,
+      outside
+        ? `<rect x="${x}" y="${y - 9}" width="12" height="10" fill="${escapeXml(it.color)}"/>`
+        : `<rect x="${x - 12}" y="${y - 9}" width="12" height="10" fill="${escapeXml(it.color)}"/>`,
+      outside
+        ? `<text x="${x + 16}" y="${y}" text-anchor="start">${escapeXml(it.name)}</text>`
+        : `<text x="${x - 16}" y="${y}" text-anchor="end">${escapeXml(it.name)}</text>`,
     );
   });
   out.push(`</g>`);
@@ -272,6 +282,11 @@ export interface LineChartOptions extends ChartOptions {
   yDomain?: [number, number];
   /** Draw a dot at every point. Default: when a series has at most 40 points. */
   markers?: boolean;
+  /**
+   * Put the legend in the right margin instead of over the plot's top-right corner (give a wide
+   * `margin.right`, e.g. 150). Default false.
+   */
+  legendOutside?: boolean;
 }
 
 /**
@@ -330,7 +345,7 @@ export function lineChart(series: LineSeries[], opts: LineChartOptions = {}): st
       `</g>`,
     );
   });
-  out.push(...legend(f, items), `</svg>`);
+  out.push(...legend(f, items, opts.legendOutside ?? false), `</svg>`);
   return out.join("\n") + "\n";
 }
 
