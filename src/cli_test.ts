@@ -53,7 +53,7 @@ Deno.test("wantsHelp: --help and -h anywhere", () => {
 });
 
 Deno.test("task --help prints usage naming every flag the task accepts, exit 0", async () => {
-  for (const name of ["synth", "prepare", "baseline"]) {
+  for (const name of ["synth", "prepare", "baseline", "evaluate", "demo"]) {
     const mod = await import(`../tasks/${name}.ts`);
     const src = await Deno.readTextFile(new URL(`../tasks/${name}.ts`, import.meta.url));
     // Flags declared in the parseFlags spec of the task: `name: { type: ... }` lines.

@@ -66,6 +66,7 @@ writes table1.{md,csv,json}, per-tile score distributions (SVG) and example over
                              convention (score 0 when TP = 0); default micro
   --seed N                   seed of the random baseline (default 0)
   --invert                   Otsu foreground is the dark side instead of the bright side
+  --quiet                    no progress output
   --help                     print this text`;
 
 /** Entry point; returns the exit code. */
@@ -81,6 +82,7 @@ export async function main(args: string[]): Promise<number> {
     mode: { type: "string" },
     seed: { type: "string" },
     invert: { type: "boolean" },
+    quiet: { type: "boolean" },
   });
   const preparedDir = requireString(flags, "prepared");
   const outDir = requireString(flags, "out");
@@ -99,7 +101,10 @@ export async function main(args: string[]): Promise<number> {
         `no tiles in split "${split}"`,
       );
     }
-    const progress = new Progress("baseline", tiles.length, { unit: "tiles" });
+    const progress = new Progress("baseline", tiles.length, {
+      unit: "tiles",
+      quiet: flags.quiet === true,
+    });
     const scores = await scoreBaselines(ds, { split, seed, invert, onTile: () => progress.tick() });
     progress.done();
     const reduced = reduceBaselines(scores, mode);

@@ -26,7 +26,7 @@
  * @module
  */
 import { join, relative, sep } from "node:path";
-import { choiceFlag, numberFlag, parseFlags, runMain } from "../src/cli.ts";
+import { choiceFlag, numberFlag, parseFlags, runMain, wantsHelp } from "../src/cli.ts";
 import { UsageError } from "../src/errors.ts";
 import type { EvaluateResult } from "../src/evaluate/run.ts";
 import { exists, writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
@@ -107,8 +107,26 @@ async function readStages(path: string): Promise<Stages> {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+const USAGE = `deno task demo [flags]
+
+Runs the whole chain on built-in synthetic data: synth → prepare (scale 0.25) → baseline →
+train (tiny U-Net) → evaluate, and prints the Otsu-vs-U-Net table and the path of report.md.
+
+  --out DIR                  output folder (default out/demo); finished stages are reused
+  --tiles N                  synthetic training tiles (default 300)
+  --epochs N                 training epochs (default 8)
+  --backend auto|webgpu|wasm|cpu  training backend (default auto)
+  --seed N                   seed of the data, split and training (default 0)
+  --update-readme            refresh the results block of README.md and the figures in docs/demo/
+  --quiet                    no progress output
+  --help                     print this text`;
+
 /** Entry point; returns the exit code. */
 export async function main(args: string[], opts: DemoOptions = {}): Promise<number> {
+  if (wantsHelp(args)) {
+    console.log(USAGE);
+    return 0;
+  }
   const flags = parseFlags(args, {
     out: { type: "string" },
     tiles: { type: "string" },
@@ -230,6 +248,7 @@ export async function main(args: string[], opts: DemoOptions = {}): Promise<numb
           "val",
           "--seed",
           String(seed),
+          ...(quiet ? ["--quiet"] : []),
         ]),
       );
     } finally {

@@ -16,7 +16,14 @@
  *
  * @module
  */
-import { choiceFlag, numberFlag, parseFlags, requireString, runMain } from "../src/cli.ts";
+import {
+  choiceFlag,
+  numberFlag,
+  parseFlags,
+  requireString,
+  runMain,
+  wantsHelp,
+} from "../src/cli.ts";
 import { UsageError } from "../src/errors.ts";
 import { type EvaluateResult, evaluateRun } from "../src/evaluate/run.ts";
 import { toMarkdown } from "../src/report/table.ts";
@@ -34,8 +41,29 @@ export interface EvaluateMainOptions {
   print?: (text: string) => void;
 }
 
+const USAGE = `deno task evaluate --run RUN --prepared DIR [flags]
+
+Scores every checkpoint of a training run and the Otsu baseline on one split (the study's
+Table 3), draws the training curves, the per-tile DSC distribution and overlays, and writes
+report.md linking them.
+
+  --run RUN                  training run folder (deno task train --out) (required)
+  --prepared DIR             prepared dataset the run was trained on (required)
+  --split val|train|all      tiles to score (default val)
+  --threshold X              probability threshold of the predicted masks (default 0.5)
+  --out DIR                  where the tables and figures go (default RUN/eval)
+  --backend auto|webgpu|wasm|cpu  inference backend (default auto)
+  --batch-size N             tiles per forward pass (default: the run's training batch size)
+  --baseline DIR             a deno task baseline --out folder whose Table 1 report.md includes
+  --quiet                    no progress output
+  --help                     print this text`;
+
 /** Entry point; returns the exit code. */
 export async function main(args: string[], opts: EvaluateMainOptions = {}): Promise<number> {
+  if (wantsHelp(args)) {
+    console.log(USAGE);
+    return 0;
+  }
   const flags = parseFlags(args, {
     run: { type: "string" },
     prepared: { type: "string" },
