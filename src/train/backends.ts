@@ -1,0 +1,196 @@
+/**
+ * Backend selection for training: WebGPU on a hardware adapter, otherwise the fastest CPU backend
+ * (tfjs-backend-wasm with this project's convolution-gradient kernels, else the pure-JS cpu
+ * backend).
+ *
+ * Why not WebGPU everywhere: on machines without a GPU, Deno's `navigator.gpu` still offers a
+ * software adapter (Mesa llvmpipe, `adapter.info.isFallbackAdapter === true`) that trains about 6×
+ * slower than wasm. Why not the stock kernels: tfjs-backend-wasm 4.22 has no
+ * `Conv2DBackpropFilter`, the webgpu one silently truncates on Mesa once N·H·W ≥ 65 536, and the
+ * cpu one reads element by element through `TensorBuffer.get`. See `./kernels/mod.ts`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-backend-webgpu";
+import { registerProjectKernels, restoreStockKernels } from "./kernels/mod.ts";
+
+/** What the user asks for (`--backend`). */
+export type BackendChoice = "auto" | "webgpu" | "wasm" | "cpu";
+/** A tfjs backend this project trains on. */
+export type BackendName = "webgpu" | "wasm" | "cpu";
+
+/** The backend chosen by {@linkcode initBackend} and why. */
+export interface BackendInfo {
+  /** The active tfjs backend. */
+  name: BackendName;
+  /** One line saying why this backend was chosen. */
+  reason: string;
+  /** The WebGPU adapter's description (vendor/architecture/device/description), when one exists. */
+  adapter?: string;
+}
+
+/** Options of {@linkcode initBackend}. */
+export interface InitBackendOptions {
+  /** Receives the adapter line and the choice line; default: nothing is printed. */
+  log?: (line: string) => void;
+  /**
+   * Keep tfjs's stock kernels instead of this project's replacements (benchmark baseline only;
+   * the stock kernels are wrong or missing, see the module doc). Default `false`.
+   */
+  stockKernels?: boolean;
+  /**
+   * The WebGPU entry point to probe; default `navigator.gpu`. `null` means "no WebGPU" (tests of
+   * the fallback path).
+   */
+  gpu?: Pick<GPU, "requestAdapter"> | null;
+}
+
+/** Every backend choice, for flag parsing. */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "webgpu", "wasm", "cpu"];
+
+interface AdapterProbe {
+  /** `null` when `navigator.gpu` is missing or `requestAdapter()` gives none. */
+  adapter: GPUAdapter | null;
+  /** Adapter description, or why there is none. */
+  text: string;
+  /** Software adapter (Mesa llvmpipe, SwiftShader, WARP…). */
+  fallback: boolean;
+}
+
+/** Describes a WebGPU adapter in one line: description, vendor, architecture, device. */
+export function describeAdapter(info: GPUAdapterInfo): string {
+  const parts = [
+    info.description || "(no description)",
+    `vendor ${info.vendor || "?"}`,
+    `architecture ${info.architecture || "?"}`,
+    `device ${info.device || "?"}`,
+  ];
+  // isFallbackAdapter is in the current WebGPU spec; older type definitions lack it.
+  if ((info as { isFallbackAdapter?: boolean }).isFallbackAdapter) parts.push("software fallback");
+  return parts.join(", ");
+}
+
+async function probeAdapter(
+  gpu: Pick<GPU, "requestAdapter"> | null | undefined,
+): Promise<AdapterProbe> {
+  if (gpu === undefined || gpu === null) {
+    return { adapter: null, text: "navigator.gpu is missing", fallback: false };
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (err) {
+    return { adapter: null, text: `requestAdapter() failed: ${String(err)}`, fallback: false };
+  }
+  if (adapter === null) {
+    return { adapter: null, text: "requestAdapter() gave no adapter", fallback: false };
+  }
+  const info = adapter.info;
+  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    /llvmpipe|lavapipe|softpipe|swiftshader|\bwarp\b/i.test(info.description ?? "");
+  return { adapter, text: describeAdapter(info), fallback };
+}
+
+let wasmPathsSet = false;
+
+/** Points tfjs-backend-wasm at its `.wasm` binaries in node_modules (a file URL works in Deno). */
+function configureWasm(): void {
+  if (wasmPathsSet) return;
+  const dir = new URL(
+    import.meta.resolve("@tensorflow/tfjs-backend-wasm").replace(/[^/]*$/, ""),
+  );
+  // The threaded build needs a blob-URL worker script that Deno refuses (ERR_WORKER_PATH).
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+  // usePlatformFetch: Deno's fetch reads file:// URLs.
+  setWasmPaths(dir.href, true);
+  wasmPathsSet = true;
+}
+
+/** "SIMD, 1 thread" or "no SIMD, 1 thread" for the active wasm backend. */
+async function wasmFlavour(): Promise<string> {
+  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+  return `${simd ? "SIMD" : "no SIMD"}, 1 thread`;
+}
+
+async function activate(name: BackendName, stockKernels: boolean): Promise<boolean> {
+  let ok = false;
+  try {
+    if (name === "wasm") configureWasm();
+    ok = await tf.setBackend(name);
+    if (ok) await tf.ready();
+  } catch {
+    ok = false;
+  }
+  if (!ok) return false;
+  if (stockKernels) restoreStockKernels(name);
+  else registerProjectKernels(name);
+  return true;
+}
+
+/**
+ * Chooses, initialises and activates the tfjs backend for training, registering this project's
+ * kernels for it (see `./kernels/mod.ts`).
+ *
+ * `auto`: webgpu when `navigator.gpu` gives a hardware adapter; otherwise wasm (SIMD,
+ * single-threaded) when it initialises, else cpu. An explicit choice that cannot initialise is an
+ * error.
+ *
+ * @example
+ * ```ts ignore
+ * import { initBackend } from "./backends.ts";
+ * const b = await initBackend("auto", { log: console.log });
+ * // "backend: wasm (no hardware GPU: the adapter is a software fallback, slower than wasm; …)"
+ * ```
+ */
+export async function initBackend(
+  choice: BackendChoice,
+  opts: InitBackendOptions = {},
+): Promise<BackendInfo> {
+  const log = opts.log ?? (() => {});
+  const stock = opts.stockKernels ?? false;
+  const probe = choice === "auto" || choice === "webgpu"
+    ? await probeAdapter(
+      opts.gpu === undefined ? (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu : opts.gpu,
+    )
+    : undefined;
+  if (probe !== undefined) log(`webgpu adapter: ${probe.text}`);
+  const adapter = probe?.adapter ? probe.text : undefined;
+  const done = (name: BackendName, reason: string): BackendInfo => {
+    log(`backend: ${name} (${reason})`);
+    return adapter === undefined ? { name, reason } : { name, reason, adapter };
+  };
+
+  if (choice !== "auto") {
+    if (choice === "webgpu" && probe?.adapter === null) {
+      throw new Error(`Cannot use backend webgpu: ${probe.text}`);
+    }
+    if (!(await activate(choice, stock))) {
+      throw new Error(`Cannot use backend ${choice}: tf.setBackend("${choice}") failed`);
+    }
+    const note = choice === "webgpu" && probe?.fallback
+      ? "requested; the adapter is a software fallback and is slow"
+      : choice === "wasm"
+      ? `requested; ${await wasmFlavour()}`
+      : "requested";
+    return done(choice, note);
+  }
+
+  // auto
+  const p = probe as AdapterProbe;
+  let why: string;
+  if (p.adapter !== null && !p.fallback) {
+    if (await activate("webgpu", stock)) return done("webgpu", "hardware GPU adapter");
+    why = "webgpu failed to initialise";
+  } else if (p.adapter !== null) {
+    why = "no hardware GPU: the adapter is a software fallback, slower than wasm";
+  } else {
+    why = `no WebGPU adapter: ${p.text}`;
+  }
+  if (await activate("wasm", stock)) {
+    return done("wasm", `${why}; wasm (${await wasmFlavour()}) is the fastest CPU backend`);
+  }
+  if (await activate("cpu", stock)) return done("cpu", `${why}; wasm failed to initialise`);
+  throw new Error(`No tfjs backend could be initialised (${why}; wasm and cpu failed)`);
+}

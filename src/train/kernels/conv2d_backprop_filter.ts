@@ -1,0 +1,383 @@
+/**
+ * `Conv2DBackpropFilter` (the filter gradient of a 2-D convolution, NHWC) for the webgpu, wasm and
+ * cpu backends.
+ *
+ * dW[i, j, ci, co] = Σ_{n, oy, ox} xPadded[n, oy·s + i, ox·s + j, ci] · dy[n, oy, ox, co]
+ *
+ * - {@linkcode conv2dBackpropFilterMatMul} (webgpu, wasm): column buffers in chunks of at most
+ *   `maxRows` output pixels (im2col by taps: one strided slice per filter tap, concatenated along
+ *   channels) and the backend's own `BatchMatMul`, cols^T × dy, accumulated over chunks. It uses only
+ *   stock kernels of the backend, so the heavy lifting stays on the GPU or in XNNPACK. On webgpu the
+ *   chunking is what fixes correctness: tfjs-webgpu's `Conv2DDerFilterProgram` loops over N·H·W in
+ *   one shader invocation and Mesa's software drivers stop any loop after 65 535 iterations, so with
+ *   N·H·W ≥ 65 536 the stock gradient is silently truncated. Here no loop runs over more than
+ *   `maxRows` elements.
+ * - {@linkcode conv2dBackpropFilterCpu} (cpu): flat typed-array loops with a Float64 accumulator,
+ *   instead of the stock kernel's per-element `TensorBuffer.get`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+type TensorInfo = tf.TensorInfo;
+type Backend = tf.KernelBackend;
+
+/** Attributes of tfjs's `Conv2DBackpropFilter` kernel. */
+interface FilterGradAttrs {
+  strides: [number, number] | number;
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dataFormat: "NHWC" | "NCHW";
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  filterShape: [number, number, number, number];
+}
+
+/** Calls a kernel registered for `backend` by name, as tfjs's own kernels do. */
+export function callKernel(
+  name: string,
+  backend: Backend,
+  inputs: tf.NamedTensorInfoMap | TensorInfo[],
+  attrs: Record<string, unknown> = {},
+): TensorInfo {
+  const backendName = tf.getBackend();
+  const k = tf.getKernel(name, backendName);
+  if (k === undefined) {
+    throw new Error(`Kernel '${name}' not registered for backend '${backendName}'`);
+  }
+  const out = k.kernelFunc({
+    inputs: inputs as tf.NamedTensorInfoMap,
+    backend,
+    attrs: attrs as tf.NamedAttrMap,
+  });
+  return Array.isArray(out) ? out[0] : out as TensorInfo;
+}
+
+function convInfo(xShape: number[], attrs: FilterGradAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    "channelsLast",
+  );
+}
+
+/** Options of {@linkcode makeConv2DBackpropFilterMatMul}. */
+export interface MatMulFilterGradOptions {
+  /** Most output pixels (N·Ho·Wo rows) in one column buffer and one matmul. */
+  maxRows: number;
+  /** Most float32 elements in one column buffer (rows × kh·kw·Cin); bounds memory. */
+  maxColElements: number;
+  /**
+   * Transpose the column buffer before the matmul instead of asking `BatchMatMul` for
+   * `transposeA` (on tfjs-backend-wasm that made this kernel ≈ 1.8× faster).
+   */
+  transposeCols?: boolean;
+  /**
+   * `im2col` (default): one column buffer [rows, kh·kw·Cin] per chunk and one matmul.
+   * `taps`: x is transposed once to channel-major [Cin, N, H, W]; each filter tap is then a
+   * strided slice [Cin, rows] and a matmul with dy [rows, Cout], with no column buffer and no
+   * transposed-A matmul.
+   */
+  method?: "im2col" | "taps";
+  /**
+   * With `taps`: concatenate the chunk's taps into one channel-major column buffer
+   * [kh·kw·Cin, rows] and run one matmul instead of one per tap (dy is packed once).
+   */
+  concatTaps?: boolean;
+}
+
+/**
+ * Makes the chunked im2col × `BatchMatMul` filter-gradient kernel function (NHWC, dilation 1).
+ *
+ * @example
+ * ```ts ignore
+ * tf.registerKernel({ kernelName: "Conv2DBackpropFilter", backendName: "wasm",
+ *   kernelFunc: makeConv2DBackpropFilterMatMul({ maxRows: 16384, maxColElements: 1 << 22 }) });
+ * ```
+ */
+export function makeConv2DBackpropFilterMatMul(opts: MatMulFilterGradOptions): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const x = inputs.x as TensorInfo; // [N, H, W, Cin]
+    const dy = inputs.dy as TensorInfo; // [N, Ho, Wo, Cout]
+    const a = attrs as unknown as FilterGradAttrs;
+    if (a.dataFormat === "NCHW") throw new Error("Conv2DBackpropFilter: NCHW is not supported");
+    const c = convInfo(x.shape, a);
+    return opts.method === "taps"
+      ? conv2dBackpropFilterTaps(backend as Backend, x, dy, c, opts)
+      : conv2dBackpropFilterMatMul(backend as Backend, x, dy, c, opts);
+  };
+}
+
+/** The chunked im2col × matmul filter gradient; returns dW [kh, kw, Cin, Cout]. */
+export function conv2dBackpropFilterMatMul(
+  backend: Backend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  c: tf.backend_util.Conv2DInfo,
+  opts: MatMulFilterGradOptions,
+): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = c;
+  const { strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo, batchSize: n } = c;
+  const { top, bottom, left, right } = c.padInfo;
+  const k = kh * kw * ci;
+  const temps: TensorInfo[] = [];
+  const free = (t: TensorInfo) => backend.disposeData(t.dataId);
+
+  // xp: [N, H + top + bottom, W + left + right, Cin], zero padded (padInfo can be negative for
+  // 'valid' when rows are unused; those rows are simply never sliced).
+  let xp = x;
+  const padT = Math.max(0, top), padB = Math.max(0, bottom);
+  const padL = Math.max(0, left), padR = Math.max(0, right);
+  if (padT + padB + padL + padR > 0) {
+    xp = callKernel("PadV2", backend, { x }, {
+      paddings: [[0, 0], [padT, padB], [padL, padR], [0, 0]],
+      constantValue: 0,
+    });
+    temps.push(xp);
+  }
+  const offY = padT - top, offX = padL - left; // 0 unless the pad is negative
+
+  // Chunk: nb whole images when one image fits, else yb output rows of one image.
+  const rowLimit = Math.max(1, Math.min(opts.maxRows, Math.floor(opts.maxColElements / k)));
+  const perImage = ho * wo;
+  const nb = perImage <= rowLimit ? Math.max(1, Math.floor(rowLimit / perImage)) : 1;
+  const yb = perImage <= rowLimit ? ho : Math.max(1, Math.floor(rowLimit / wo));
+  const identityCols = kh === 1 && kw === 1 && sh === 1 && sw === 1 && xp.shape[1] === ho &&
+    xp.shape[2] === wo;
+
+  let acc: TensorInfo | undefined;
+  for (let n0 = 0; n0 < n; n0 += nb) {
+    const nc = Math.min(nb, n - n0);
+    for (let y0 = 0; y0 < ho; y0 += yb) {
+      const yc = Math.min(yb, ho - y0);
+      const rows = nc * yc * wo;
+      const chunk: TensorInfo[] = [];
+      // cols: [nc, yc, Wo, kh·kw·Cin], taps in (i, j, ci) order = the filter's layout.
+      let cols: TensorInfo;
+      if (identityCols) {
+        cols = callKernel("Slice", backend, { x: xp }, {
+          begin: [n0, y0, 0, 0],
+          size: [nc, yc, wo, ci],
+        });
+        chunk.push(cols);
+      } else {
+        const taps: TensorInfo[] = [];
+        for (let i = 0; i < kh; i++) {
+          for (let j = 0; j < kw; j++) {
+            const by = offY + y0 * sh + i, bx = offX + j;
+            taps.push(callKernel("StridedSlice", backend, { x: xp }, {
+              begin: [n0, by, bx, 0],
+              end: [n0 + nc, by + (yc - 1) * sh + 1, bx + (wo - 1) * sw + 1, ci],
+              strides: [1, sh, sw, 1],
+              beginMask: 0,
+              endMask: 0,
+              ellipsisMask: 0,
+              newAxisMask: 0,
+              shrinkAxisMask: 0,
+            }));
+          }
+        }
+        chunk.push(...taps);
+        cols = taps.length === 1 ? taps[0] : callKernel("Concat", backend, taps, { axis: 3 });
+        if (taps.length > 1) chunk.push(cols);
+      }
+      const cols3 = callKernel("Reshape", backend, { x: cols }, { shape: [1, rows, k] });
+      chunk.push(cols3);
+      const dyc = callKernel("Slice", backend, { x: dy }, {
+        begin: [n0, y0, 0, 0],
+        size: [nc, yc, wo, co],
+      });
+      chunk.push(dyc);
+      const dy3 = callKernel("Reshape", backend, { x: dyc }, { shape: [1, rows, co] });
+      chunk.push(dy3);
+      // part: [1, K, Cout] = cols^T × dy
+      let part: TensorInfo;
+      if (opts.transposeCols) {
+        const colsT = callKernel("Transpose", backend, { x: cols3 }, { perm: [0, 2, 1] });
+        chunk.push(colsT);
+        part = callKernel("BatchMatMul", backend, { a: colsT, b: dy3 }, {
+          transposeA: false,
+          transposeB: false,
+        });
+      } else {
+        part = callKernel("BatchMatMul", backend, { a: cols3, b: dy3 }, {
+          transposeA: true,
+          transposeB: false,
+        });
+      }
+      if (acc === undefined) {
+        acc = part;
+      } else {
+        const sum = callKernel("Add", backend, { a: acc, b: part }, {});
+        free(acc);
+        free(part);
+        acc = sum;
+      }
+      chunk.forEach(free);
+    }
+  }
+  temps.forEach(free);
+  const out = callKernel("Reshape", backend, { x: acc as TensorInfo }, { shape: [kh, kw, ci, co] });
+  free(acc as TensorInfo);
+  return out;
+}
+
+/** The per-tap channel-major filter gradient (`method: "taps"`); returns dW [kh, kw, Cin, Cout]. */
+export function conv2dBackpropFilterTaps(
+  backend: Backend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  c: tf.backend_util.Conv2DInfo,
+  opts: MatMulFilterGradOptions,
+): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = c;
+  const { strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo, batchSize: n } = c;
+  const { top, bottom, left, right } = c.padInfo;
+  const free = (t: TensorInfo) => backend.disposeData(t.dataId);
+  const padT = Math.max(0, top), padB = Math.max(0, bottom);
+  const padL = Math.max(0, left), padR = Math.max(0, right);
+  let xp = x;
+  if (padT + padB + padL + padR > 0) {
+    xp = callKernel("PadV2", backend, { x }, {
+      paddings: [[0, 0], [padT, padB], [padL, padR], [0, 0]],
+      constantValue: 0,
+    });
+  }
+  // xt: [Cin, N, Hp, Wp]
+  const xt = callKernel("Transpose", backend, { x: xp }, { perm: [3, 0, 1, 2] });
+  if (xp !== x) free(xp);
+  const offY = padT - top, offX = padL - left;
+  const colChannels = opts.concatTaps ? kh * kw * ci : ci;
+  const rowLimit = Math.max(
+    1,
+    Math.min(opts.maxRows, Math.floor(opts.maxColElements / colChannels)),
+  );
+  const perImage = ho * wo;
+  const nb = perImage <= rowLimit ? Math.max(1, Math.floor(rowLimit / perImage)) : 1;
+  const yb = perImage <= rowLimit ? ho : Math.max(1, Math.floor(rowLimit / wo));
+  const acc: (TensorInfo | undefined)[] = new Array(opts.concatTaps ? 1 : kh * kw).fill(undefined);
+  for (let n0 = 0; n0 < n; n0 += nb) {
+    const nc = Math.min(nb, n - n0);
+    for (let y0 = 0; y0 < ho; y0 += yb) {
+      const yc = Math.min(yb, ho - y0);
+      const rows = nc * yc * wo;
+      const dyc = callKernel("Slice", backend, { x: dy }, {
+        begin: [n0, y0, 0, 0],
+        size: [nc, yc, wo, co],
+      });
+      const dy3 = callKernel("Reshape", backend, { x: dyc }, { shape: [1, rows, co] });
+      const taps: TensorInfo[] = [];
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const by = offY + y0 * sh + i, bx = offX + j;
+          // tap: [Cin, nc, yc, Wo]
+          taps.push(callKernel("StridedSlice", backend, { x: xt }, {
+            begin: [0, n0, by, bx],
+            end: [ci, n0 + nc, by + (yc - 1) * sh + 1, bx + (wo - 1) * sw + 1],
+            strides: [1, 1, sh, sw],
+            beginMask: 0,
+            endMask: 0,
+            ellipsisMask: 0,
+            newAxisMask: 0,
+            shrinkAxisMask: 0,
+          }));
+        }
+      }
+      // One matmul over all taps ([kh·kw·Cin, rows], taps in (i, j) order = dW's layout), or one
+      // per tap.
+      const groups = opts.concatTaps ? [taps] : taps.map((t) => [t]);
+      groups.forEach((group, g) => {
+        const cat = group.length === 1
+          ? group[0]
+          : callKernel("Concat", backend, group, { axis: 0 });
+        const a3 = callKernel("Reshape", backend, { x: cat }, {
+          shape: [1, group.length * ci, rows],
+        });
+        const part = callKernel("BatchMatMul", backend, { a: a3, b: dy3 }, {
+          transposeA: false,
+          transposeB: false,
+        });
+        if (group.length > 1) free(cat);
+        free(a3);
+        const prev = acc[g];
+        if (prev === undefined) {
+          acc[g] = part;
+        } else {
+          acc[g] = callKernel("Add", backend, { a: prev, b: part }, {});
+          free(prev);
+          free(part);
+        }
+      });
+      taps.forEach(free);
+      free(dyc);
+      free(dy3);
+    }
+  }
+  free(xt);
+  const parts = acc as TensorInfo[];
+  const cat = parts.length === 1 ? parts[0] : callKernel("Concat", backend, parts, { axis: 0 });
+  const out = callKernel("Reshape", backend, { x: cat }, { shape: [kh, kw, ci, co] });
+  if (parts.length > 1) parts.forEach(free);
+  free(cat);
+  return out;
+}
+
+/** Minimal view of the cpu backend's storage. */
+interface CpuBackendLike {
+  data: { get(id: unknown): { values: ArrayLike<number> } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): TensorInfo;
+}
+
+/** Flat typed-array filter gradient for the pure-JS cpu backend (NHWC, dilation 1). */
+export const conv2dBackpropFilterCpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const x = inputs.x as TensorInfo;
+  const dy = inputs.dy as TensorInfo;
+  const a = attrs as unknown as FilterGradAttrs;
+  if (a.dataFormat === "NCHW") throw new Error("Conv2DBackpropFilter: NCHW is not supported");
+  const c = convInfo(x.shape, a);
+  const cpu = backend as unknown as CpuBackendLike;
+  const xv = cpu.data.get(x.dataId).values as Float32Array;
+  const dyv = cpu.data.get(dy.dataId).values as Float32Array;
+  const dw = filterGradLoops(xv, dyv, c);
+  return cpu.makeTensorInfo(a.filterShape, "float32", dw);
+};
+
+/** dW from NHWC x and dy arrays; loops ordered so the inner loop runs over Cout contiguously. */
+export function filterGradLoops(
+  x: Float32Array,
+  dy: Float32Array,
+  c: tf.backend_util.Conv2DInfo,
+): Float32Array {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = c;
+  const { strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo, batchSize: n } = c;
+  const { inHeight: h, inWidth: w } = c;
+  const { top, left } = c.padInfo;
+  const acc = new Float64Array(kh * kw * ci * co);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++) {
+        const dyBase = ((b * ho + oy) * wo + ox) * co;
+        for (let i = 0; i < kh; i++) {
+          const iy = oy * sh - top + i;
+          if (iy < 0 || iy >= h) continue;
+          for (let j = 0; j < kw; j++) {
+            const ix = ox * sw - left + j;
+            if (ix < 0 || ix >= w) continue;
+            const xBase = ((b * h + iy) * w + ix) * ci;
+            const wBase = (i * kw + j) * ci * co;
+            for (let q = 0; q < ci; q++) {
+              const xv = x[xBase + q];
+              if (xv === 0) continue;
+              const o = wBase + q * co;
+              for (let r = 0; r < co; r++) acc[o + r] += xv * dy[dyBase + r];
+            }
+          }
+        }
+      }
+    }
+  }
+  return Float32Array.from(acc);
+}

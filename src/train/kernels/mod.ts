@@ -1,0 +1,130 @@
+/**
+ * This project's replacement kernels and their registration per backend.
+ *
+ * | backend | kernel | why |
+ * |---|---|---|
+ * | webgpu | `Conv2DBackpropFilter` | stock shader loops over N·H·W; Mesa stops loops at 65 535 → wrong gradients |
+ * | wasm | `Conv2DBackpropFilter` | missing in tfjs-backend-wasm 4.22 (training fails) |
+ * | wasm | `Conv2DBackpropInput` | stock is a direct loop; rewritten onto XNNPACK conv / matmul |
+ * | cpu | `Conv2DBackpropFilter` | stock reads element by element through `TensorBuffer.get` |
+ * | all | gradient of `FusedBatchNorm` | stock tiles per-channel factors to full size (`Tile`) |
+ *
+ * Gradients are registered for all backends at once (tfjs has one gradient registry); the
+ * project's batch-norm gradient is installed by {@linkcode registerProjectKernels} for any backend
+ * and removed by {@linkcode restoreStockKernels}.
+ *
+ * The stock kernel configs are kept so that {@linkcode restoreStockKernels} can put them back (the
+ * benchmark's baseline).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import {
+  conv2dBackpropFilterCpu,
+  makeConv2DBackpropFilterMatMul,
+} from "./conv2d_backprop_filter.ts";
+import { makeConv2DBackpropInput } from "./conv2d_backprop_input.ts";
+import { makeBatchNormGrad } from "./batch_norm_grad.ts";
+
+/** Backends with project kernels. */
+export type KernelBackendName = "webgpu" | "wasm" | "cpu";
+
+/** The kernels this project registers for `backend`; `stockOf` gives a stock kernel to fall back on. */
+export function projectKernels(
+  backend: KernelBackendName,
+  stockOf: (kernelName: string) => tf.KernelFunc,
+): tf.KernelConfig[] {
+  switch (backend) {
+    case "webgpu":
+      // ≤ 16 384 rows per matmul: no shader loop gets near Mesa's 65 535-iteration cap.
+      return [{
+        kernelName: "Conv2DBackpropFilter",
+        backendName: "webgpu",
+        kernelFunc: makeConv2DBackpropFilterMatMul({ maxRows: 16384, maxColElements: 1 << 24 }),
+      }];
+    case "wasm":
+      // ≤ 16 MiB column buffer per chunk.
+      return [{
+        kernelName: "Conv2DBackpropFilter",
+        backendName: "wasm",
+        kernelFunc: makeConv2DBackpropFilterMatMul({
+          maxRows: 1 << 20,
+          maxColElements: 1 << 22,
+          transposeCols: true,
+          method: "taps",
+        }),
+      }, {
+        kernelName: "Conv2DBackpropInput",
+        backendName: "wasm",
+        kernelFunc: makeConv2DBackpropInput(stockOf("Conv2DBackpropInput")),
+      }];
+    case "cpu":
+      return [{
+        kernelName: "Conv2DBackpropFilter",
+        backendName: "cpu",
+        kernelFunc: conv2dBackpropFilterCpu,
+      }];
+  }
+}
+
+/** Stock configs replaced so far, by `backend/kernel` (`null`: there was none). */
+const stock = new Map<string, tf.KernelConfig | null>();
+
+function replace(cfg: tf.KernelConfig | null, kernelName: string, backendName: string): void {
+  if (tf.getKernel(kernelName, backendName) !== undefined) {
+    tf.unregisterKernel(kernelName, backendName);
+  }
+  if (cfg !== null) tf.registerKernel(cfg);
+}
+
+/**
+ * Registers this project's kernels for `backend`, replacing the stock ones (idempotent).
+ *
+ * @example
+ * ```ts ignore
+ * await tf.setBackend("wasm");
+ * registerProjectKernels("wasm"); // tf.grad through conv2d now works on wasm
+ * ```
+ */
+export function registerProjectKernels(backend: KernelBackendName): void {
+  const stockOf = (kernelName: string): tf.KernelFunc => {
+    const key = `${backend}/${kernelName}`;
+    if (!stock.has(key)) stock.set(key, tf.getKernel(kernelName, backend) ?? null);
+    const cfg = stock.get(key);
+    if (cfg === null || cfg === undefined) {
+      return () => {
+        throw new Error(`Kernel '${kernelName}' not registered for backend '${backend}'`);
+      };
+    }
+    return cfg.kernelFunc;
+  };
+  for (const cfg of projectKernels(backend, stockOf)) {
+    stockOf(cfg.kernelName); // remember the stock kernel before replacing it
+    replace(cfg, cfg.kernelName, backend);
+  }
+  useProjectGradients(true);
+}
+
+let stockBatchNormGrad: tf.GradConfig | undefined;
+
+function useProjectGradients(on: boolean): void {
+  const current = tf.getGradient("FusedBatchNorm");
+  if (stockBatchNormGrad === undefined) {
+    if (current === undefined) return;
+    stockBatchNormGrad = current;
+  }
+  const cfg = on ? makeBatchNormGrad(stockBatchNormGrad) : stockBatchNormGrad;
+  // registerGradient replaces the entry (it warns only with the DEBUG flag on).
+  tf.registerGradient(cfg);
+}
+
+/** Puts tfjs's stock kernels back for `backend` (undoes {@linkcode registerProjectKernels}). */
+export function restoreStockKernels(backend: KernelBackendName): void {
+  for (const [key, cfg] of stock) {
+    const [b, kernelName] = key.split("/");
+    if (b !== backend) continue;
+    replace(cfg, kernelName, backend);
+    stock.delete(key);
+  }
+  useProjectGradients(false);
+}
