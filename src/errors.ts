@@ -40,7 +40,8 @@ export class UsageError extends Error {
    * @example
    * ```ts
    * import { UsageError } from "./errors.ts";
-   * throw new UsageError("--scale must be one of 1, 0.5, 0.25, got 0.3");
+   * const e = new UsageError("--scale must be one of 1, 0.5, 0.25, got 0.3");
+   * console.assert(e.name === "UsageError");
    * ```
    */
   constructor(message: string) {
