@@ -1,0 +1,399 @@
+/**
+ * Inference on arbitrary tiles (any size, PNG or TIFF): a trained U-Net applied at the scale it was
+ * trained at, its probability map brought back to the tile's own size.
+ *
+ * The path from an image to probabilities, for a model trained on a prepared dataset with
+ * `manifest.scale` = s and `manifest.tileSizePx` = T:
+ *
+ * 1. Downscale by the integer factor f = 1/s with `downscaleArea` (OpenCV `INTER_AREA`, exactly as
+ *    `deno task prepare` did). A side that is not a multiple of f is first padded to one by
+ *    repeating its last row/column.
+ * 2. Convert to the network input exactly as training did (`toInput` of `src/train/data.ts`:
+ *    `v/255`, then `(x − mean)/std` with the training split's statistics when the run used
+ *    `--normalize dataset`).
+ * 3. Cover the downscaled image with T×T windows: along each axis the windows start at 0, T, 2T, …
+ *    and the last one is moved back to end at the border (overlapping its neighbour); a side shorter
+ *    than T is padded to T by repeating its last row/column (edge replication). Overlaps are
+ *    averaged. A 512×512 tile at scale 0.25 is exactly one 128×128 window.
+ * 4. Probability = sigmoid(logit). With `tta: "flips"` every window is also run flipped
+ *    horizontally, vertically and both; each prediction is flipped back and the four are averaged.
+ * 5. Upsample the map to the tile's size with bilinear interpolation on pixel centres (OpenCV
+ *    `INTER_LINEAR` / `align_corners=False` convention: source coordinate `(x + 0.5)·s − 0.5`,
+ *    clamped to the border). At scale 1 this is the identity.
+ *
+ * Every tensor lives inside `tf.tidy`, so inference does not leak.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import type { RgbImage } from "../data/image.ts";
+import type { Manifest } from "../data/prepared.ts";
+import { downscaleArea } from "../data/resize.ts";
+import { InputError } from "../errors.ts";
+import { exists } from "../io.ts";
+import { type CheckpointFile, latestCheckpoint, loadCheckpointModel } from "../train/checkpoint.ts";
+import type { TrainConfig } from "../train/config.ts";
+import { normalizationFor, toInput } from "../train/data.ts";
+import { listCheckpoints } from "../evaluate/checkpoints.ts";
+
+/** Per-channel statistics on the 0–1 scale, as in the prepared manifest. */
+export interface Normalize {
+  mean: readonly number[];
+  std: readonly number[];
+}
+
+/** Options of {@linkcode predictProbabilities}. */
+export interface PredictProbabilitiesOptions {
+  /** Side of the square windows the model sees, at model scale (the manifest's `tileSizePx`). */
+  tileSizePx: number;
+  /** Training normalisation; `null`/absent = `v/255` only (`--normalize none`). */
+  normalize?: Normalize | null;
+  /** `"flips"`: average with the h, v and hv flipped predictions. Default `"none"`. */
+  tta?: "none" | "flips";
+  /** The manifest's `scale` (1, 0.5, 0.25): the image is downscaled by `1/scale`. Default 1. */
+  scale?: number;
+  /** Windows per forward pass (each counts 4× with flips). Default 4. */
+  batchSize?: number;
+}
+
+/** What {@linkcode loadModel} gives. */
+export interface LoadedModel {
+  model: tf.LayersModel;
+  /** The config the run was trained with (from the checkpoint's `state.json`). */
+  config: TrainConfig;
+  /** Model-scale window side (the prepared manifest's `tileSizePx`). */
+  tileSizePx: number;
+  /** The prepared manifest's `scale`. */
+  scale: number;
+  /** The training normalisation, `null` for `--normalize none`. */
+  normalize: Normalize | null;
+  /** The checkpoint directory that was loaded. */
+  checkpoint: string;
+}
+
+/**
+ * Resolves `path` to a checkpoint directory: a directory holding `model.json` is one; otherwise
+ * `path` is a run and its last checkpoint is used (`checkpoints/latest.json`, else the highest
+ * `epoch-NNNN`).
+ */
+export async function resolveCheckpoint(path: string): Promise<string> {
+  if (await exists(join(path, "model.json"))) return path;
+  if (!(await exists(path))) throw new InputError(path, undefined, "no such file or folder");
+  const latest = await latestCheckpoint(path);
+  if (latest !== undefined && (await exists(join(latest, "model.json")))) return latest;
+  const list = await listCheckpoints(path);
+  return list[list.length - 1].dir;
+}
+
+/**
+ * Loads a trained model with everything inference needs: the run's config, the prepared
+ * dataset's scale and window size, and the training normalisation (`config.prepared` →
+ * `manifest.json`).
+ *
+ * @param path a run directory (its last checkpoint) or a checkpoint directory
+ * @throws {InputError} when the checkpoint, its `state.json` or the prepared manifest is missing or
+ * malformed
+ *
+ * @example
+ * ```ts ignore
+ * import { loadModel, predictProbabilities } from "./predict.ts";
+ * const m = await loadModel("out/demo/run");
+ * const prob = predictProbabilities(m.model, image, m);
+ * ```
+ */
+export async function loadModel(path: string): Promise<LoadedModel> {
+  const checkpoint = await resolveCheckpoint(path);
+  const statePath = join(checkpoint, "state.json");
+  let file: CheckpointFile;
+  try {
+    file = JSON.parse(await Deno.readTextFile(statePath));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new InputError(statePath, undefined, "no such file");
+    }
+    throw new InputError(statePath, undefined, `bad JSON: ${(e as Error).message}`);
+  }
+  if (file?.format !== "vessel-seg-checkpoint" || file.formatVersion !== 1) {
+    throw new InputError(statePath, undefined, "not a vessel-seg checkpoint (format 1)");
+  }
+  const config = file.config;
+  if (typeof config?.prepared !== "string") {
+    throw new InputError(statePath, undefined, "config.prepared is missing");
+  }
+  const manifestPath = join(config.prepared, "manifest.json");
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await Deno.readTextFile(manifestPath));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new InputError(
+        manifestPath,
+        undefined,
+        `no such file (the prepared dataset the model was trained on, from ${statePath} config.prepared, gives its scale and normalisation)`,
+      );
+    }
+    throw new InputError(manifestPath, undefined, `bad JSON: ${(e as Error).message}`);
+  }
+  const { scale, tileSizePx } = manifest;
+  if (!(scale > 0 && scale <= 1 && Number.isInteger(Math.round(1 / scale)))) {
+    throw new InputError(
+      manifestPath,
+      undefined,
+      `field scale: expected 1, 0.5 or 0.25, found ${scale}`,
+    );
+  }
+  if (!Number.isInteger(tileSizePx) || tileSizePx < 1) {
+    throw new InputError(
+      manifestPath,
+      undefined,
+      `field tileSizePx: expected a positive integer, found ${tileSizePx}`,
+    );
+  }
+  let normalize: Normalize | null;
+  try {
+    const n = normalizationFor(config.normalize, manifest.stats);
+    normalize = n.mean === undefined || n.std === undefined ? null : { mean: n.mean, std: n.std };
+  } catch (e) {
+    throw new InputError(manifestPath, undefined, (e as Error).message);
+  }
+  let model: tf.LayersModel;
+  try {
+    model = await loadCheckpointModel(checkpoint);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(join(checkpoint, "model.json"), undefined, (e as Error).message);
+  }
+  return { model, config, tileSizePx, scale, normalize, checkpoint };
+}
+
+/** Window starts along one axis of length `size` for windows of `win` (see the module doc). */
+export function windowStarts(size: number, win: number): number[] {
+  if (size <= win) return [0];
+  const out: number[] = [];
+  for (let s = 0; s + win < size; s += win) out.push(s);
+  out.push(size - win);
+  return out;
+}
+
+/**
+ * Pads an RGB image (HWC) to at least `w × h` by repeating its last column and row.
+ */
+function padEdge(img: RgbImage, w: number, h: number): RgbImage {
+  if (img.width >= w && img.height >= h) return img;
+  const W = Math.max(w, img.width), H = Math.max(h, img.height);
+  const rgb = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    const sy = Math.min(y, img.height - 1);
+    for (let x = 0; x < W; x++) {
+      const sx = Math.min(x, img.width - 1);
+      const s = (sy * img.width + sx) * 3, d = (y * W + x) * 3;
+      rgb[d] = img.rgb[s];
+      rgb[d + 1] = img.rgb[s + 1];
+      rgb[d + 2] = img.rgb[s + 2];
+    }
+  }
+  return { width: W, height: H, rgb };
+}
+
+/**
+ * Bilinear resize of a one-channel float map with the pixel-centre convention of OpenCV
+ * `INTER_LINEAR`: output pixel `x` samples the source at `(x + 0.5)·ratio − 0.5`, clamped, where
+ * `ratio` = source pixels per output pixel (`1/factor` here, so padding added before downscaling
+ * only trims off the end).
+ */
+export function upsampleBilinear(
+  src: Float32Array,
+  srcWidth: number,
+  srcHeight: number,
+  dstWidth: number,
+  dstHeight: number,
+  ratio: number,
+): Float32Array {
+  const dst = new Float32Array(dstWidth * dstHeight);
+  const x0s = new Int32Array(dstWidth), x1s = new Int32Array(dstWidth);
+  const fxs = new Float32Array(dstWidth);
+  for (let x = 0; x < dstWidth; x++) {
+    const sx = Math.min(Math.max((x + 0.5) * ratio - 0.5, 0), srcWidth - 1);
+    const x0 = Math.floor(sx);
+    x0s[x] = x0;
+    x1s[x] = Math.min(x0 + 1, srcWidth - 1);
+    fxs[x] = sx - x0;
+  }
+  for (let y = 0; y < dstHeight; y++) {
+    const sy = Math.min(Math.max((y + 0.5) * ratio - 0.5, 0), srcHeight - 1);
+    const y0 = Math.floor(sy), y1 = Math.min(y0 + 1, srcHeight - 1), fy = sy - y0;
+    const r0 = y0 * srcWidth, r1 = y1 * srcWidth;
+    for (let x = 0; x < dstWidth; x++) {
+      const a = src[r0 + x0s[x]], b = src[r0 + x1s[x]];
+      const c = src[r1 + x0s[x]], d = src[r1 + x1s[x]];
+      const fx = fxs[x];
+      const top = a + (b - a) * fx, bottom = c + (d - c) * fx;
+      dst[y * dstWidth + x] = top + (bottom - top) * fy;
+    }
+  }
+  return dst;
+}
+
+/**
+ * The inference steps: yields each batch's probability tensor (`[n, win, win, 1]`, owned by the
+ * caller, who disposes it) and receives its values back, so that one body serves the synchronous
+ * and the asynchronous (`await data()`, better for WebGPU) entry points.
+ */
+function* inferenceSteps(
+  model: tf.LayersModel,
+  image: RgbImage,
+  opts: PredictProbabilitiesOptions,
+): Generator<tf.Tensor, Float32Array, Float32Array> {
+  const { width, height } = image;
+  if (!(width > 0 && height > 0) || image.rgb.length !== width * height * 3) {
+    throw new RangeError(`image: ${image.rgb.length} bytes for ${width}×${height} RGB`);
+  }
+  const factor = Math.round(1 / (opts.scale ?? 1));
+  const win = opts.tileSizePx;
+  const tta = opts.tta ?? "none";
+  const batchSize = Math.max(1, opts.batchSize ?? 4);
+  const norm = opts.normalize ? { mean: opts.normalize.mean, std: opts.normalize.std } : {};
+
+  // 1. downscale (after padding to a multiple of the factor)
+  const padded = padEdge(
+    image,
+    Math.ceil(width / factor) * factor,
+    Math.ceil(height / factor) * factor,
+  );
+  const small: RgbImage = factor === 1 ? padded : {
+    width: padded.width / factor,
+    height: padded.height / factor,
+    rgb: downscaleArea(padded.rgb, padded.width, padded.height, 3, factor),
+  };
+  const sw = small.width, sh = small.height;
+  // 3. windows over the (edge-padded to ≥ win) model-scale image
+  const canvas = padEdge(small, win, win);
+  const cw = canvas.width;
+  const xs = windowStarts(cw, win), ys = windowStarts(canvas.height, win);
+  const windows: [number, number][] = [];
+  for (const y of ys) for (const x of xs) windows.push([x, y]);
+
+  const acc = new Float32Array(cw * canvas.height);
+  const cnt = new Float32Array(cw * canvas.height);
+  const px = win * win;
+  const windowU8 = new Uint8Array(px * 3);
+  for (let start = 0; start < windows.length; start += batchSize) {
+    const group = windows.slice(start, start + batchSize);
+    const n = group.length;
+    // x: [n, win, win, 3] float32, normalised like training
+    const x = new Float32Array(n * px * 3);
+    group.forEach(([wx, wy], k) => {
+      for (let r = 0; r < win; r++) {
+        const s = ((wy + r) * cw + wx) * 3;
+        windowU8.set(canvas.rgb.subarray(s, s + win * 3), r * win * 3);
+      }
+      toInput(windowU8, norm, x, k * px * 3);
+    });
+    const probs = tf.tidy(() => {
+      const input = tf.tensor4d(x, [n, win, win, 3]);
+      const prob = (t: tf.Tensor4D) => tf.sigmoid(model.predict(t) as tf.Tensor4D) as tf.Tensor4D;
+      if (tta === "none") return prob(input);
+      // variants: identity, h (reverse width), v (reverse height), hv; each flipped back.
+      const all = prob(tf.concat([
+        input,
+        tf.reverse(input, 2),
+        tf.reverse(input, 1),
+        tf.reverse(input, [1, 2]),
+      ]));
+      const [p0, ph, pv, phv] = tf.split(all, 4, 0) as tf.Tensor4D[];
+      return tf.addN([p0, tf.reverse(ph, 2), tf.reverse(pv, 1), tf.reverse(phv, [1, 2])]).div(4);
+    });
+    // probs: [n, win, win, 1] float32
+    const values = yield probs;
+    group.forEach(([wx, wy], k) => {
+      for (let r = 0; r < win; r++) {
+        const row = (wy + r) * cw + wx;
+        const src = k * px + r * win;
+        for (let c = 0; c < win; c++) {
+          acc[row + c] += values[src + c];
+          cnt[row + c] += 1;
+        }
+      }
+    });
+  }
+  // crop to the downscaled image and average overlaps
+  const map = new Float32Array(sw * sh);
+  for (let y = 0; y < sh; y++) {
+    for (let x = 0; x < sw; x++) map[y * sw + x] = acc[y * cw + x] / cnt[y * cw + x];
+  }
+  if (factor === 1) return width === sw && height === sh ? map : cropMap(map, sw, width, height);
+  // 5. back to the tile's size
+  return upsampleBilinear(map, sw, sh, width, height, 1 / factor);
+}
+
+/**
+ * Probabilities (0–1) of vessel for every pixel of `image`, at the image's own size, row-major
+ * `[height, width]`. See the module doc for scaling, windows, TTA and upsampling.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadModel, predictProbabilities } from "./predict.ts";
+ * import { readImage } from "../data/image.ts";
+ * const m = await loadModel("out/demo/run");
+ * const img = await readImage("fixtures/real/0006ff2aa7cd.png");
+ * const prob = predictProbabilities(m.model, img, { tileSizePx: m.tileSizePx, scale: m.scale, normalize: m.normalize, tta: "flips" });
+ * console.log(prob.length === img.width * img.height);
+ * ```
+ */
+export function predictProbabilities(
+  model: tf.LayersModel,
+  image: RgbImage,
+  opts: PredictProbabilitiesOptions,
+): Float32Array {
+  const steps = inferenceSteps(model, image, opts);
+  let step = steps.next();
+  while (!step.done) {
+    const t = step.value;
+    let values: Float32Array;
+    try {
+      values = t.dataSync() as Float32Array;
+    } finally {
+      t.dispose();
+    }
+    step = steps.next(values);
+  }
+  return step.value;
+}
+
+/**
+ * {@linkcode predictProbabilities} reading each batch with `await data()` instead of `dataSync()`
+ * (does not block on GPU backends); same result.
+ *
+ * @example
+ * ```ts ignore
+ * const prob = await predictProbabilitiesAsync(m.model, img, m);
+ * ```
+ */
+export async function predictProbabilitiesAsync(
+  model: tf.LayersModel,
+  image: RgbImage,
+  opts: PredictProbabilitiesOptions,
+): Promise<Float32Array> {
+  const steps = inferenceSteps(model, image, opts);
+  let step = steps.next();
+  while (!step.done) {
+    const t = step.value;
+    let values: Float32Array;
+    try {
+      values = (await t.data()) as Float32Array;
+    } finally {
+      t.dispose();
+    }
+    step = steps.next(values);
+  }
+  return step.value;
+}
+
+function cropMap(map: Float32Array, mapWidth: number, width: number, height: number): Float32Array {
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    out.set(map.subarray(y * mapWidth, y * mapWidth + width), y * width);
+  }
+  return out;
+}

@@ -1,0 +1,210 @@
+/**
+ * `deno task predict`'s work: a trained model applied to image files, one tile at a time.
+ *
+ * Outputs in `out` (every file written atomically, so an interrupted run leaves only complete
+ * files):
+ * - `masks/{id}.png` — 8-bit grey, 255 where the probability is above the threshold, else 0;
+ * - `prob/{id}.png` — 8-bit grey, `round(255 · probability)`;
+ * - with `submission`: the competition CSV (`./submission.ts`), written once all tiles are done.
+ *
+ * `{id}` is the file name without its extension (`train/0006ff2aa7cd.tif` → `0006ff2aa7cd`).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { basename, dirname, extname, join } from "node:path";
+import { readImage } from "../data/image.ts";
+import { encodePng } from "../data/png.ts";
+import { InputError, UsageError } from "../errors.ts";
+import { writeFileAtomic, writeTextFileAtomic } from "../io.ts";
+import { Progress } from "../progress.ts";
+import { type BackendChoice, initBackend } from "../train/backends.ts";
+import { extractInstances } from "./instances.ts";
+import { loadModel, predictProbabilitiesAsync } from "./predict.ts";
+import { SUBMISSION_HEADER, submissionLine } from "./submission.ts";
+
+/** File extensions taken from an input folder (case-insensitive). */
+export const IMAGE_EXTENSIONS = [".tif", ".tiff", ".png"] as const;
+
+/** Options of {@linkcode predictFiles}. */
+export interface PredictFilesOptions {
+  /** A run directory (its last checkpoint) or a checkpoint directory. */
+  model: string;
+  /** Image files and/or folders of images. */
+  inputs: readonly string[];
+  /** Output directory. */
+  out: string;
+  /** Vessel when probability > threshold. Default 0.5. */
+  threshold?: number;
+  /** Submission: drop components smaller than this (pixels, before dilation). Default 0. */
+  minArea?: number;
+  /** Default "none". */
+  tta?: "none" | "flips";
+  /** Submission: square dilation of each instance, pixels. Default 0. */
+  dilate?: number;
+  /** Path of the submission CSV to write; none when absent. */
+  submission?: string;
+  /** Default "auto". */
+  backend?: BackendChoice;
+  /** Keep the active tfjs backend (tests). Default false. */
+  keepBackend?: boolean;
+  /** Model-scale windows per forward pass. Default 4. */
+  batchSize?: number;
+  /** No progress bar. */
+  quiet?: boolean;
+  /** Human-readable lines. Default: stderr. */
+  log?: (line: string) => void;
+}
+
+/** What {@linkcode predictFiles} did. */
+export interface PredictFilesResult {
+  tiles: number;
+  /** Instances written to the submission (0 without one). */
+  instances: number;
+  checkpoint: string;
+  backend: string;
+  out: string;
+  submission?: string;
+}
+
+/**
+ * Expands files and folders into `{ id, path }` in a stable order: a folder's image files sorted
+ * by name, files as given.
+ *
+ * @throws {InputError} for a missing path, a folder without images, or two inputs with the same id
+ */
+export async function resolveInputs(
+  inputs: readonly string[],
+): Promise<{ id: string; path: string }[]> {
+  const out: { id: string; path: string }[] = [];
+  const ids = new Map<string, string>();
+  const add = (path: string) => {
+    const id = basename(path, extname(path));
+    const first = ids.get(id);
+    if (first !== undefined) {
+      throw new InputError(path, undefined, `tile id "${id}" also comes from ${first}`);
+    }
+    ids.set(id, path);
+    out.push({ id, path });
+  };
+  for (const input of inputs) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(input);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new InputError(input, undefined, "no such file or folder");
+      }
+      throw e;
+    }
+    if (!info.isDirectory) {
+      add(input);
+      continue;
+    }
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(input)) {
+      const ext = extname(entry.name).toLowerCase();
+      if (entry.isFile && (IMAGE_EXTENSIONS as readonly string[]).includes(ext)) {
+        names.push(entry.name);
+      }
+    }
+    if (names.length === 0) {
+      throw new InputError(
+        input,
+        undefined,
+        `no ${IMAGE_EXTENSIONS.join("/")} files in this folder`,
+      );
+    }
+    names.sort();
+    for (const name of names) add(join(input, name));
+  }
+  if (out.length === 0) throw new UsageError("--input is required");
+  return out;
+}
+
+/**
+ * Runs the model on every input tile and writes the outputs described in the module doc.
+ *
+ * @example
+ * ```ts ignore
+ * import { predictFiles } from "./run.ts";
+ * await predictFiles({ model: "out/demo/run", inputs: ["out/demo/data/test"], out: "out/demo/predict", submission: "out/demo/predict/submission.csv" });
+ * ```
+ */
+export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFilesResult> {
+  const say = opts.log ?? ((line: string) => console.error(line));
+  const threshold = opts.threshold ?? 0.5;
+  if (opts.submission !== undefined) {
+    const info = await Deno.stat(opts.submission).catch(() => undefined);
+    if (info?.isDirectory) {
+      throw new UsageError(`--submission ${opts.submission} is a folder, expected a file path`);
+    }
+  }
+  const inputs = await resolveInputs(opts.inputs);
+  tf.enableProdMode();
+  let backend = tf.getBackend();
+  if (!opts.keepBackend) backend = (await initBackend(opts.backend ?? "auto", { log: say })).name;
+  const loaded = await loadModel(opts.model);
+  say(
+    `model: ${loaded.checkpoint} (scale ${loaded.scale}, windows ${loaded.tileSizePx} px, ` +
+      `normalise ${loaded.normalize === null ? "none" : "dataset"}, tta ${opts.tta ?? "none"})`,
+  );
+  const lines: string[] = [SUBMISSION_HEADER];
+  let instances = 0;
+  try {
+    await Deno.mkdir(join(opts.out, "masks"), { recursive: true });
+    await Deno.mkdir(join(opts.out, "prob"), { recursive: true });
+    const progress = new Progress("predict", inputs.length, { unit: "tiles", quiet: opts.quiet });
+    for (const { id, path } of inputs) {
+      const image = await readImage(path);
+      const { width, height } = image;
+      const prob = await predictProbabilitiesAsync(loaded.model, image, {
+        tileSizePx: loaded.tileSizePx,
+        scale: loaded.scale,
+        normalize: loaded.normalize,
+        tta: opts.tta ?? "none",
+        batchSize: opts.batchSize,
+      });
+      const maskU8 = new Uint8Array(width * height);
+      const probU8 = new Uint8Array(width * height);
+      for (let i = 0; i < prob.length; i++) {
+        maskU8[i] = prob[i] > threshold ? 255 : 0;
+        probU8[i] = Math.round(Math.min(1, Math.max(0, prob[i])) * 255);
+      }
+      await writeFileAtomic(
+        join(opts.out, "masks", `${id}.png`),
+        encodePng(maskU8, width, height, 1),
+      );
+      await writeFileAtomic(
+        join(opts.out, "prob", `${id}.png`),
+        encodePng(probU8, width, height, 1),
+      );
+      if (opts.submission !== undefined) {
+        const found = extractInstances(prob, width, height, {
+          threshold,
+          minArea: opts.minArea ?? 0,
+          dilate: opts.dilate ?? 0,
+        });
+        instances += found.length;
+        lines.push(submissionLine(id, width, height, found));
+      }
+      progress.tick();
+    }
+    progress.done();
+  } finally {
+    loaded.model.dispose();
+  }
+  if (opts.submission !== undefined) {
+    const dir = dirname(opts.submission);
+    await Deno.mkdir(dir, { recursive: true });
+    await writeTextFileAtomic(opts.submission, lines.join("\n") + "\n");
+  }
+  return {
+    tiles: inputs.length,
+    instances,
+    checkpoint: loaded.checkpoint,
+    backend,
+    out: opts.out,
+    ...(opts.submission === undefined ? {} : { submission: opts.submission }),
+  };
+}

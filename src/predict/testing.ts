@@ -1,0 +1,99 @@
+/**
+ * Test helpers for the predict tests: a run directory in the training layout (prepared
+ * `manifest.json`, `RUN/checkpoints/epoch-0001/` with `state.json` carrying the config) around any
+ * given `tf.LayersModel`, so that inference can be checked against models whose output is known
+ * by hand, or against a small untrained U-Net — no training needed.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import type { Manifest } from "../data/prepared.ts";
+import { saveCheckpoint } from "../train/checkpoint.ts";
+import { parseTrainArgs, type TrainConfig } from "../train/config.ts";
+import { writeTinyPrepared } from "../train/testing.ts";
+
+/** Options of {@linkcode writeRunAround}. */
+export interface FabricatedRunOptions {
+  /** The prepared scale written to the manifest (1, 0.5, 0.25). Default 1. */
+  scale?: number;
+  /** Prepared tile side at model scale. Default 16. */
+  tileSizePx?: number;
+  /** Default "dataset". */
+  normalize?: "none" | "dataset";
+}
+
+/**
+ * Writes `root/prepared` (a tiny dataset whose manifest carries `scale`, `tileSizePx` and
+ * training statistics) and `root/run` with `model` saved as checkpoint `epoch-0001`.
+ */
+export async function writeRunAround(
+  root: string,
+  model: tf.LayersModel,
+  opts: FabricatedRunOptions = {},
+): Promise<{ run: string; prepared: string; manifest: Manifest; config: TrainConfig }> {
+  const prepared = join(root, "prepared");
+  const run = join(root, "run");
+  const manifest = await writeTinyPrepared(prepared, {
+    train: 2,
+    val: 1,
+    sizePx: opts.tileSizePx ?? 16,
+    seed: 3,
+  });
+  manifest.scale = opts.scale ?? 1;
+  await Deno.writeTextFile(join(prepared, "manifest.json"), JSON.stringify(manifest));
+  const r = parseTrainArgs([
+    "--prepared",
+    prepared,
+    "--out",
+    run,
+    "--depth",
+    "2",
+    "--base-filters",
+    "4",
+    "--normalize",
+    opts.normalize ?? "dataset",
+  ]);
+  if (r.kind !== "fresh") throw new Error("unexpected train request");
+  await saveCheckpoint(run, "epoch-0001", {
+    model,
+    optimizer: { name: r.config.optim.name, step: 0, slots: {} },
+    state: {
+      epoch: 1,
+      batchInEpoch: 0,
+      step: 0,
+      rngState: [1, 2, 3, 4],
+      elapsedS: 0,
+      partialLoss: { sum: 0, tiles: 0 },
+      backend: tf.getBackend(),
+    },
+    config: r.config,
+  });
+  return { run, prepared, manifest, config: r.config };
+}
+
+/**
+ * A fully convolutional one-layer model with a `k×k` kernel (same padding) and bias, whose logit
+ * at a pixel is `bias + Σ kernel[dy][dx][c] · x[y+dy−k/2][x+dx−k/2][c]`.
+ *
+ * @param kernel `[k][k][3]` weights
+ */
+export function convModel(kernel: number[][][], bias: number): tf.LayersModel {
+  const k = kernel.length;
+  const input = tf.input({ shape: [null, null, 3], dtype: "float32", name: "image" });
+  const conv = tf.layers.conv2d({
+    filters: 1,
+    kernelSize: k,
+    padding: "same",
+    useBias: true,
+    name: "logits",
+  });
+  const out = conv.apply(input) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  const w = tf.tensor4d(kernel.flat(2), [k, k, 3, 1]);
+  const b = tf.tensor1d([bias]);
+  conv.setWeights([w, b]);
+  w.dispose();
+  b.dispose();
+  return model;
+}

@@ -1,0 +1,82 @@
+/**
+ * `deno task score` — the competition's metric computed locally: average precision at IoU 0.6 of a
+ * submission CSV against a Kaggle-layout folder's `polygons.jsonl` (each blood_vessel polygon one
+ * instance).
+ *
+ * ```
+ * deno task score --submission FILE --data DIR [--iou 0.6] [--json FILE]
+ * ```
+ *
+ * See `src/predict/ap.ts` for the exact AP definition and `src/predict/score_submission.ts` for
+ * which tiles count. Prints AP, TP/FP/instances and the tiles left out; `--json` also writes them.
+ *
+ * @module
+ */
+import { numberFlag, parseFlags, requireString, runMain, wantsHelp } from "../src/cli.ts";
+import { writeJsonAtomic } from "../src/io.ts";
+import { scoreSubmission, type SubmissionScore } from "../src/predict/score_submission.ts";
+
+const USAGE = `deno task score --submission FILE --data DIR [flags]
+
+Average precision at IoU 0.6 (OpenImages-style, the competition's metric) of a submission CSV
+against DIR/polygons.jsonl (every blood_vessel polygon is one instance). Tiles in the submission
+that polygons.jsonl does not annotate, and annotated tiles the submission lacks, are left out and
+counted.
+
+  --submission FILE          submission CSV id,height,width,prediction_string (required)
+  --data DIR                 Kaggle-layout folder with polygons.jsonl (required)
+  --iou X                    IoU threshold (default 0.6, the competition's)
+  --json FILE                also write the result as JSON
+  --help                     print this text`;
+
+/** Options for tests. */
+export interface ScoreMainOptions {
+  /** Where the result lines go. Default: stdout. */
+  print?: (text: string) => void;
+  onResult?: (r: SubmissionScore) => void;
+}
+
+/** Entry point; returns the exit code. */
+export async function main(args: string[], opts: ScoreMainOptions = {}): Promise<number> {
+  if (wantsHelp(args)) {
+    console.log(USAGE);
+    return 0;
+  }
+  const flags = parseFlags(args, {
+    submission: { type: "string" },
+    data: { type: "string" },
+    iou: { type: "string" },
+    json: { type: "string" },
+  });
+  const submission = requireString(flags, "submission");
+  const data = requireString(flags, "data");
+  const iouThreshold = numberFlag(flags.iou, "iou", 0.6, { min: 0.01, max: 1 });
+  const r = await scoreSubmission(submission, data, { iouThreshold });
+  opts.onResult?.(r);
+  const print = opts.print ?? ((t: string) => console.log(t));
+  const ap = Number.isNaN(r.ap) ? "undefined (no ground-truth instance)" : r.ap.toFixed(4);
+  print(`AP@${r.iouThreshold} = ${ap}`);
+  print(
+    `${r.tiles} tile(s) scored: ${r.predictions} prediction(s) (${r.tp} TP, ${r.fp} FP), ` +
+      `${r.truth} ground-truth instance(s)`,
+  );
+  if (r.notAnnotated.length > 0) {
+    print(`left out: ${r.notAnnotated.length} submission tile(s) not in polygons.jsonl`);
+  }
+  if (r.notSubmitted.length > 0) {
+    print(`left out: ${r.notSubmitted.length} annotated tile(s) not in the submission`);
+  }
+  if (r.emptyTruth > 0) print(`left out: ${r.emptyTruth} polygon(s) with an empty raster`);
+  if (typeof flags.json === "string" && flags.json !== "") {
+    const { precision: _p, recall: _r, ...rest } = r;
+    await writeJsonAtomic(flags.json, {
+      ...rest,
+      ap: Number.isNaN(r.ap) ? null : r.ap,
+      submission,
+      data,
+    });
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await runMain(main, Deno.args));
