@@ -242,7 +242,7 @@ function xAxisNumeric(f: Frame, ticks: number[], label?: string): string[] {
 
 function legend(
   f: Frame,
-  items: { name: string; color: string }[],
+  items: { name: string; color: string; line?: "solid" | "dashed" }[],
   outside = false,
 ): string[] {
   if (items.length === 0) return [];
@@ -252,10 +252,15 @@ function legend(
   const x = outside ? f.width - f.m.right + 10 : f.width - f.m.right - 10;
   items.forEach((it, i) => {
     const y = f.m.top + 12 + i * 16;
+    const x0 = outside ? x : x - 12;
+    const color = escapeXml(it.color);
+    // Line series get a short stroke in their own dash style (so solid and dashed series of one
+    // colour stay apart); bar series a filled swatch.
     out.push(
-      outside
-        ? `<rect x="${x}" y="${y - 9}" width="12" height="10" fill="${escapeXml(it.color)}"/>`
-        : `<rect x="${x - 12}" y="${y - 9}" width="12" height="10" fill="${escapeXml(it.color)}"/>`,
+      it.line
+        ? `<line x1="${x0}" y1="${y - 4}" x2="${x0 + 12}" y2="${y - 4}" stroke="${color}" ` +
+          `stroke-width="2"${it.line === "dashed" ? ' stroke-dasharray="4,2"' : ""}/>`
+        : `<rect x="${x0}" y="${y - 9}" width="12" height="10" fill="${color}"/>`,
       outside
         ? `<text x="${x + 16}" y="${y}" text-anchor="start">${escapeXml(it.name)}</text>`
         : `<text x="${x - 16}" y="${y}" text-anchor="end">${escapeXml(it.name)}</text>`,
@@ -319,10 +324,10 @@ export function lineChart(series: LineSeries[], opts: LineChartOptions = {}): st
   const out = open(f, opts);
   out.push(...yAxis(f, yt.filter((t) => inside(t, yDomain)), opts.yLabel));
   out.push(...xAxisNumeric(f, xt.filter((t) => inside(t, xDomain)), opts.xLabel));
-  const items: { name: string; color: string }[] = [];
+  const items: { name: string; color: string; line: "solid" | "dashed" }[] = [];
   series.forEach((s, si) => {
     const color = s.color ?? PALETTE[si % PALETTE.length];
-    items.push({ name: s.name, color });
+    items.push({ name: s.name, color, line: s.dashed ? "dashed" : "solid" });
     const markers = opts.markers ?? s.x.length <= 40;
     let d = "", pen = false;
     const dots: string[] = [];

@@ -87,6 +87,11 @@ Deno.test("lineChart: several series, legend, escaping, log y drops values ≤ 0
   assert.ok(svg.includes("train &lt;loss&gt; &amp; co"));
   assert.ok(svg.includes('class="legend"'));
   assert.ok(svg.includes("stroke-dasharray"));
+  // The legend draws each line series' own dash style: one solid and one dashed key.
+  const legendGroup = svg.slice(svg.indexOf('<g class="legend">'));
+  const keys = [...legendGroup.matchAll(/<line [^>]*>/g)].map((m) => m[0]);
+  assert.equal(keys.length, 2);
+  assert.ok(!keys[0].includes("dasharray") && keys[1].includes('stroke-dasharray="4,2"'));
   const [a, b] = paths(svg);
   // y: log10 domain [0.01, 1] → [350, 40]; x: [1, 3] → [64, 620]
   assert.equal(a, "M64,40L342,195L620,350");
