@@ -1,0 +1,319 @@
+/**
+ * `deno task experiment` — re-runs the reference study's comparisons (Bell 2023, Figs. 3–5) at a
+ * size a 2-core CPU affords: every arm is `--preset tiny` with the same seed and the same
+ * wall-clock budget and differs from the others only in the setting compared (see
+ * `src/experiment/plan.ts`).
+ *
+ * ```
+ * deno task experiment [--preset study] [--prepared DIR] [--out out/experiment]
+ *                      [--budget-minutes 24] [--epochs 40] [--seed 0]
+ *                      [--questions normalization,batch,loss] [--backend auto] [--quiet]
+ * ```
+ *
+ * - `--budget-minutes` is the total training time, split evenly over the distinct trainings
+ *   (9 for all three questions: 160 s each by default; the default run took 26 minutes of wall
+ *   time on a shared 2-core CPU with the wasm backend and the built-in data, 5–8 epochs per
+ *   arm); `--epochs` caps each arm's epochs. Timings on a shared machine are noisy, so arms can
+ *   finish different epoch counts within the same budget; the summary compares them at the
+ *   last epoch all reached as well.
+ * - Without `--prepared` the data are made like `deno task demo` does: synth (300 tiles, seed 0)
+ *   into `OUT/data`, prepare at scale 0.25 into `OUT/prepared`.
+ *
+ * Outputs under `--out`: `runs/<question>/<arm>/` (a training run each, with `arm.json`),
+ * `<question>.svg` (one comparison figure per question), `experiments.md` (what the curves show,
+ * computed from the logs) and `summary.json`. A re-run with the same settings reuses finished arms
+ * and continues unfinished ones.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { choiceFlag, numberFlag, parseFlags, runMain } from "../src/cli.ts";
+import { UsageError } from "../src/errors.ts";
+import { exists, writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
+import { formatDuration } from "../src/progress.ts";
+import { readTrainingLog } from "../src/report/curves.ts";
+import { BACKEND_CHOICES, initBackend } from "../src/train/backends.ts";
+import { formatConfig, parseTrainArgs } from "../src/train/config.ts";
+import { openPrepared } from "../src/data/prepared_io.ts";
+import { armKey, copyArm, readArmRecord, runArm } from "../src/experiment/arm.ts";
+import { questionFigure } from "../src/experiment/figures.ts";
+import {
+  armConfig,
+  ARMS,
+  parseQuestions,
+  type Question,
+  QUESTIONS,
+  trainingKey,
+} from "../src/experiment/plan.ts";
+import { experimentsMarkdown } from "../src/experiment/report.ts";
+import { type ArmResult, summarizeQuestion } from "../src/experiment/summary.ts";
+import { main as synthMain } from "./synth.ts";
+import { main as prepareMain } from "./prepare.ts";
+
+/** Defaults of the flags. */
+export const EXPERIMENT_DEFAULTS = {
+  out: "out/experiment",
+  budgetMinutes: 24,
+  epochs: 40,
+  seed: 0,
+  /** Built-in data: like the demo's. */
+  tiles: 300,
+  dataSeed: 0,
+  scale: 0.25,
+} as const;
+
+const USAGE = `deno task experiment [flags]
+
+  --preset study            the study's comparisons (the only set; every arm is --preset tiny)
+  --prepared DIR            prepared dataset (default: make one under --out like the demo)
+  --out DIR                 output directory (default ${EXPERIMENT_DEFAULTS.out})
+  --budget-minutes N        total training time over all distinct arms (default ${EXPERIMENT_DEFAULTS.budgetMinutes})
+  --epochs N                at most N epochs per arm (default ${EXPERIMENT_DEFAULTS.epochs})
+  --seed N                  training seed of every arm (default ${EXPERIMENT_DEFAULTS.seed})
+  --questions a,b           any of ${QUESTIONS.join(",")} (default all)
+  --backend auto|webgpu|wasm|cpu
+  --quiet                   no progress bars`;
+
+/** Options for tests. */
+export interface ExperimentOptions {
+  log?: (line: string) => void;
+  print?: (text: string) => void;
+}
+
+/** Entry point; returns the exit code. */
+export async function main(args: string[], opts: ExperimentOptions = {}): Promise<number> {
+  const flags = parseFlags(args, {
+    preset: { type: "string" },
+    prepared: { type: "string" },
+    out: { type: "string" },
+    "budget-minutes": { type: "string" },
+    epochs: { type: "string" },
+    seed: { type: "string" },
+    questions: { type: "string" },
+    backend: { type: "string" },
+    quiet: { type: "boolean" },
+    help: { type: "boolean" },
+  });
+  const print = opts.print ?? ((text: string) => console.log(text));
+  if (flags.help) {
+    print(USAGE);
+    return 0;
+  }
+  choiceFlag(flags.preset, "preset", ["study"], "study");
+  const out = typeof flags.out === "string" ? flags.out : EXPERIMENT_DEFAULTS.out;
+  if (out === "") throw new UsageError("--out needs a directory");
+  if (
+    flags.prepared !== undefined && (typeof flags.prepared !== "string" || flags.prepared === "")
+  ) {
+    throw new UsageError("--prepared needs a directory");
+  }
+  const budgetMinutes = numberFlag(
+    flags["budget-minutes"],
+    "budget-minutes",
+    EXPERIMENT_DEFAULTS.budgetMinutes,
+    { min: 0.001, max: 100_000 },
+  );
+  const maxEpochs = numberFlag(flags.epochs, "epochs", EXPERIMENT_DEFAULTS.epochs, {
+    min: 1,
+    max: 10_000,
+    integer: true,
+  });
+  const seed = numberFlag(flags.seed, "seed", EXPERIMENT_DEFAULTS.seed, {
+    min: 0,
+    max: 0xffffffff,
+    integer: true,
+  });
+  let questions: Question[] = [...QUESTIONS];
+  if (flags.questions !== undefined) {
+    if (typeof flags.questions !== "string") throw new UsageError("--questions needs a list");
+    const p = parseQuestions(flags.questions);
+    if (p.unknown !== undefined) {
+      throw new UsageError(
+        `--questions: unknown question "${p.unknown}" (choose from ${QUESTIONS.join(", ")})`,
+      );
+    }
+    if (p.questions.length === 0) throw new UsageError("--questions needs at least one question");
+    questions = p.questions;
+  }
+  const backend = choiceFlag(flags.backend, "backend", BACKEND_CHOICES, "auto");
+  const quiet = flags.quiet === true;
+  const say = opts.log ?? ((line: string) => console.error(line));
+  const t0 = performance.now();
+  await Deno.mkdir(out, { recursive: true });
+
+  // Data: the given prepared directory, or built-in synthetic data like the demo's.
+  let prepared: string;
+  let dataText: string;
+  if (typeof flags.prepared === "string") {
+    prepared = flags.prepared;
+    dataText = `prepared dataset ${prepared}`;
+  } else {
+    const d = EXPERIMENT_DEFAULTS;
+    const data = join(out, "data");
+    prepared = join(out, "prepared");
+    const q = quiet ? ["--quiet"] : [];
+    if (await exists(join(data, "tile_meta.csv"))) {
+      say(`experiment: reusing ${data}`);
+    } else {
+      const code = await synthMain([
+        "--out",
+        data,
+        "--tiles",
+        String(d.tiles),
+        "--seed",
+        String(d.dataSeed),
+        "--force",
+        ...q,
+      ]);
+      if (code !== 0) throw new Error(`experiment: synth exited with code ${code}`);
+    }
+    const code = await prepareMain([
+      "--data",
+      data,
+      "--out",
+      prepared,
+      "--scale",
+      String(d.scale),
+      "--seed",
+      String(d.dataSeed),
+      ...q,
+    ]);
+    if (code !== 0) throw new Error(`experiment: prepare exited with code ${code}`);
+    dataText = `synthetic (\`deno task synth\`, ${d.tiles} tiles, seed ${d.dataSeed}), prepared ` +
+      `at scale ${d.scale}`;
+  }
+  const ds = await openPrepared(prepared);
+  const trainTiles = ds.tiles("train").length, valTiles = ds.tiles("val").length;
+  const tileSizePx = ds.manifest.tileSizePx;
+  ds.close();
+
+  const info = await initBackend(backend, { log: say });
+  const req = parseTrainArgs([
+    "--prepared",
+    prepared,
+    "--out",
+    out,
+    "--preset",
+    "tiny",
+    "--seed",
+    String(seed),
+    "--epochs",
+    String(maxEpochs),
+    "--checkpoint-epochs",
+    "",
+    "--backend",
+    info.name,
+  ]);
+  if (req.kind !== "fresh") throw new Error("unreachable: base config");
+  const base = req.config;
+
+  // The arms, with identical trainings shared between questions.
+  const plan = questions.flatMap((q) =>
+    ARMS[q].map((arm) => {
+      const config = armConfig(base, arm, join(out, "runs", q, arm.name));
+      return { arm, config, key: trainingKey(config) };
+    })
+  );
+  const distinct = new Set(plan.map((p) => p.key)).size;
+  const budgetS = (budgetMinutes * 60) / distinct;
+  say(
+    `experiment: ${plan.length} arms (${distinct} distinct trainings) of ` +
+      `${formatDuration(budgetS)} each, at most ${maxEpochs} epochs; backend ${info.name}`,
+  );
+  const trained = new Map<string, string>();
+  const reasons = new Map<string, ArmResult["reason"]>();
+  let reused = 0, trainS = 0;
+  for (const [i, p] of plan.entries()) {
+    const run = p.config.out;
+    const tag = `[${i + 1}/${plan.length}] ${p.arm.question}/${p.arm.name}`;
+    const twin = trained.get(p.key);
+    if (twin !== undefined) {
+      const prev = await readArmRecord(run);
+      const rec = prev?.status === "done" && prev.key === armKey(p.config, budgetS, maxEpochs) &&
+          prev.sameAs === twin
+        ? prev
+        : await copyArm(twin, run);
+      reasons.set(run, rec.reason);
+      say(`experiment: ${tag}: same settings as ${twin}; its run is used`);
+      continue;
+    }
+    const start = performance.now();
+    say(`experiment: ${tag} …`);
+    const outcome = await runArm(p.config, budgetS, maxEpochs, {
+      keepBackend: true,
+      quiet,
+      log: quiet ? () => {} : say,
+      print: () => {},
+    });
+    if (outcome.interrupted) {
+      say(`experiment: interrupted in ${run}; run the same command again to continue`);
+      return 130;
+    }
+    trained.set(p.key, run);
+    reasons.set(run, outcome.record.reason);
+    if (outcome.reused) reused++;
+    trainS += outcome.record.timeS ?? 0;
+    say(
+      `experiment: ${tag} ${
+        outcome.reused ? "reused" : "done"
+      }: ${outcome.record.epochs} epochs, ` +
+        `${formatDuration(outcome.record.timeS ?? 0)} (stopped by ${outcome.record.reason}) in ` +
+        formatDuration((performance.now() - start) / 1000),
+    );
+  }
+
+  // Figures, summary, experiments.md.
+  const summaries = [];
+  const figures: Record<string, string> = {};
+  for (const q of questions) {
+    const results: ArmResult[] = [];
+    for (const p of plan.filter((p) => p.arm.question === q)) {
+      const log = await readTrainingLog(join(p.config.out, "log.jsonl"));
+      results.push({ arm: p.arm, log, reason: reasons.get(p.config.out) });
+    }
+    const svgPath = join(out, `${q}.svg`);
+    await writeTextFileAtomic(svgPath, questionFigure(q, results));
+    figures[q] = svgPath;
+    summaries.push(summarizeQuestion(q, results));
+  }
+  const wallS = (performance.now() - t0) / 1000;
+  const md = experimentsMarkdown({
+    data: dataText,
+    trainTiles,
+    valTiles,
+    tileSizePx,
+    backend: info.name,
+    seed,
+    budgetS,
+    maxEpochs,
+    distinctArms: distinct,
+    wallS,
+    trainS,
+    reusedArms: reused,
+    base: formatConfig({ ...base, out: "runs/<question>/<arm>", epochs: maxEpochs }),
+  }, summaries);
+  const mdPath = join(out, "experiments.md");
+  await writeTextFileAtomic(mdPath, md);
+  await writeJsonAtomic(join(out, "summary.json"), {
+    budgetS,
+    maxEpochs,
+    seed,
+    backend: info.name,
+    wallS: +wallS.toFixed(1),
+    trainS: +trainS.toFixed(1),
+    questions: summaries.map((s) => ({
+      question: s.question,
+      figure: figures[s.question],
+      sentences: s.sentences,
+      verdicts: s.verdicts,
+    })),
+  });
+  for (const s of summaries) {
+    print(`\n${s.question}:`);
+    for (const line of s.sentences) print(`  - ${line}`);
+  }
+  print(`\nexperiment: finished in ${formatDuration(wallS)}; ${mdPath}`);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await runMain(main, Deno.args));
