@@ -10,6 +10,10 @@
  * - `TRAIN_BENCH_BACKENDS` comma list of `wasm,cpu,webgpu` (default `wasm,webgpu,cpu`)
  * - `TRAIN_BENCH_STOCK` `1` (default) also times the stock kernels; `0` skips them
  * - `TRAIN_BENCH_STEPS` timed steps per case for the script form (default 2)
+ * - `TRAIN_BENCH_PROFILE` `1`: the script form also prints a per-kernel profile of one step
+ *   (`tf.profile`, kernel time summed by kernel name, largest first)
+ * - `VESSEL_SEG_WASM_THREADS` wasm threads (default: the logical core count; `1` = single-threaded
+ *   SIMD build), see `src/train/backends.ts`
  *
  * `deno bench -A bench/train_step_bench.ts` reports time per step; `deno run -A
  * bench/train_step_bench.ts` prints ms/step and achieved GFLOP/s (3 × forward FLOPs / step time).
@@ -29,6 +33,7 @@ const DEPTH = Number(env("TRAIN_BENCH_DEPTH", "4"));
 const BACKENDS = env("TRAIN_BENCH_BACKENDS", "wasm,webgpu,cpu").split(",") as BackendName[];
 const WITH_STOCK = env("TRAIN_BENCH_STOCK", "1") !== "0";
 const STEPS = Number(env("TRAIN_BENCH_STEPS", "2"));
+const PROFILE = env("TRAIN_BENCH_PROFILE", "0") === "1";
 
 /** A model, its optimizer and one fixed batch on the active backend. */
 interface StepState {
@@ -111,9 +116,31 @@ function cases(): Case[] {
 const label = (c: Case) => `${c.backend} ${c.stock ? "stock kernels" : "project kernels"}`;
 const shape = `depth ${DEPTH}, base ${BASE}, batch norm, ${BATCH}×${SIZE}²×3`;
 
+/** Kernel time of one step summed per kernel name, largest first, as table rows. */
+async function profileStep(s: StepState): Promise<string[]> {
+  const info = await tf.profile(() => trainStep(s));
+  const byName = new Map<string, { ms: number; n: number }>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
+    const e = byName.get(k.name) ?? { ms: 0, n: 0 };
+    e.ms += ms;
+    e.n += 1;
+    byName.set(k.name, e);
+    total += ms;
+  }
+  const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15);
+  return [
+    `kernel time ${total.toFixed(0)} ms in ${info.kernels.length} kernel calls`,
+    ...rows.map(([name, e]) =>
+      `  ${name.padEnd(24)} ${e.ms.toFixed(0).padStart(7)} ms ${String(e.n).padStart(5)} calls`
+    ),
+  ];
+}
+
 async function setUp(c: Case): Promise<StepState | undefined> {
   try {
-    await initBackend(c.backend, { stockKernels: c.stock });
+    await initBackend(c.backend, { stockKernels: c.stock, log: (l) => console.error(l) });
   } catch (err) {
     console.error(`${label(c)}: skipped: ${(err as Error).message}`);
     return undefined;
@@ -133,6 +160,7 @@ if (import.meta.main) {
     const t0 = performance.now();
     for (let i = 0; i < STEPS; i++) await trainStep(s);
     const ms = (performance.now() - t0) / STEPS;
+    if (PROFILE) { for (const line of await profileStep(s)) console.log(line); }
     disposeState(s);
     const row = `| ${label(c)} | ${ms.toFixed(0)} | ${(3 * flops / ms / 1e6).toFixed(2)} |`;
     console.log(row);

@@ -12,9 +12,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { registerProjectKernels, restoreStockKernels } from "./kernels/mod.ts";
+import { MAX_WASM_THREADS, withThreadedWasm } from "./wasm_threads.ts";
 
 /** What the user asks for (`--backend`). */
 export type BackendChoice = "auto" | "webgpu" | "wasm" | "cpu";
@@ -45,6 +46,15 @@ export interface InitBackendOptions {
    * the fallback path).
    */
   gpu?: Pick<GPU, "requestAdapter"> | null;
+  /**
+   * Threads for the wasm backend: `1` is the single-threaded SIMD build, ≥ 2 the threaded SIMD
+   * build (XNNPACK on `worker_threads`, see `./wasm_threads.ts`). Default: the environment
+   * variable `VESSEL_SEG_WASM_THREADS` if set, else 1: on the project's shared 2-core machine the
+   * threaded build trained slower than the single-threaded one (bench/README.md, "Training
+   * step"). The wasm module is built once per process, so only the first wasm initialisation
+   * decides.
+   */
+  wasmThreads?: number;
 }
 
 /** Every backend choice, for flag parsing. */
@@ -94,6 +104,8 @@ async function probeAdapter(
 }
 
 let wasmPathsSet = false;
+/** Why the threaded build was not used, when it was asked for and failed. */
+let wasmThreadsFailure: string | undefined;
 
 /** Points tfjs-backend-wasm at its `.wasm` binaries in node_modules (a file URL works in Deno). */
 function configureWasm(): void {
@@ -101,24 +113,75 @@ function configureWasm(): void {
   const dir = new URL(
     import.meta.resolve("@tensorflow/tfjs-backend-wasm").replace(/[^/]*$/, ""),
   );
-  // The threaded build needs a blob-URL worker script that Deno refuses (ERR_WORKER_PATH).
+  // Single-threaded unless withThreadedWasm turns it on for the initialisation.
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
   // usePlatformFetch: Deno's fetch reads file:// URLs.
   setWasmPaths(dir.href, true);
   wasmPathsSet = true;
 }
 
-/** "SIMD, 1 thread" or "no SIMD, 1 thread" for the active wasm backend. */
-async function wasmFlavour(): Promise<string> {
-  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-  return `${simd ? "SIMD" : "no SIMD"}, 1 thread`;
+/**
+ * The wasm thread count asked for: `wasmThreads`, else `VESSEL_SEG_WASM_THREADS`, else 1 (see
+ * {@linkcode InitBackendOptions.wasmThreads}); an integer in 1..{@linkcode MAX_WASM_THREADS}.
+ *
+ * @example
+ * ```ts
+ * import { wantedWasmThreads } from "./backends.ts";
+ * console.log(wantedWasmThreads(2)); // 2
+ * ```
+ */
+export function wantedWasmThreads(wasmThreads?: number): number {
+  let n = wasmThreads;
+  let from = "wasmThreads";
+  if (n === undefined) {
+    const raw = Deno.env.get("VESSEL_SEG_WASM_THREADS");
+    if (raw !== undefined && raw !== "") {
+      n = Number(raw);
+      from = "VESSEL_SEG_WASM_THREADS";
+    }
+  }
+  if (n === undefined) return 1;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+    throw new RangeError(`${from}: expected an integer in 1..${MAX_WASM_THREADS}, found ${n}`);
+  }
+  return n;
 }
 
-async function activate(name: BackendName, stockKernels: boolean): Promise<boolean> {
+/** Initialises the wasm backend: the threaded build when `threads` ≥ 2 and it starts, else SIMD. */
+async function setWasmBackend(threads: number): Promise<boolean> {
+  configureWasm();
+  if (threads >= 2 && tf.findBackend("wasm") === null) {
+    try {
+      return await withThreadedWasm(threads, () => tf.setBackend("wasm"));
+    } catch (err) {
+      wasmThreadsFailure = `threaded build failed: ${(err as Error).message ?? String(err)}`;
+    }
+  }
+  return await tf.setBackend("wasm");
+}
+
+/** "SIMD, 2 threads" / "SIMD, 1 thread" / "no SIMD, 1 thread" for the active wasm backend. */
+async function wasmFlavour(): Promise<string> {
+  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+  let threads = 1;
+  try {
+    threads = getThreadsCount();
+  } catch {
+    // not initialised: keep 1
+  }
+  const t = threads === 1 ? "1 thread" : `${threads} threads`;
+  const note = wasmThreadsFailure === undefined ? "" : ` (${wasmThreadsFailure})`;
+  return `${simd ? "SIMD" : "no SIMD"}, ${t}${note}`;
+}
+
+async function activate(
+  name: BackendName,
+  stockKernels: boolean,
+  wasmThreads: number,
+): Promise<boolean> {
   let ok = false;
   try {
-    if (name === "wasm") configureWasm();
-    ok = await tf.setBackend(name);
+    ok = name === "wasm" ? await setWasmBackend(wasmThreads) : await tf.setBackend(name);
     if (ok) await tf.ready();
   } catch {
     ok = false;
@@ -134,7 +197,8 @@ async function activate(name: BackendName, stockKernels: boolean): Promise<boole
  * kernels for it (see `./kernels/mod.ts`).
  *
  * `auto`: webgpu when `navigator.gpu` gives a hardware adapter; otherwise wasm (SIMD,
- * single-threaded) when it initialises, else cpu. An explicit choice that cannot initialise is an
+ * single-threaded unless `wasmThreads` / `VESSEL_SEG_WASM_THREADS` asks for more) when it
+ * initialises, else cpu. An explicit choice that cannot initialise is an
  * error.
  *
  * @example
@@ -150,6 +214,7 @@ export async function initBackend(
 ): Promise<BackendInfo> {
   const log = opts.log ?? (() => {});
   const stock = opts.stockKernels ?? false;
+  const threads = wantedWasmThreads(opts.wasmThreads);
   const probe = choice === "auto" || choice === "webgpu"
     ? await probeAdapter(
       opts.gpu === undefined ? (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu : opts.gpu,
@@ -166,7 +231,7 @@ export async function initBackend(
     if (choice === "webgpu" && probe?.adapter === null) {
       throw new Error(`Cannot use backend webgpu: ${probe.text}`);
     }
-    if (!(await activate(choice, stock))) {
+    if (!(await activate(choice, stock, threads))) {
       throw new Error(`Cannot use backend ${choice}: tf.setBackend("${choice}") failed`);
     }
     const note = choice === "webgpu" && probe?.fallback
@@ -181,16 +246,18 @@ export async function initBackend(
   const p = probe as AdapterProbe;
   let why: string;
   if (p.adapter !== null && !p.fallback) {
-    if (await activate("webgpu", stock)) return done("webgpu", "hardware GPU adapter");
+    if (await activate("webgpu", stock, threads)) return done("webgpu", "hardware GPU adapter");
     why = "webgpu failed to initialise";
   } else if (p.adapter !== null) {
     why = "no hardware GPU: the adapter is a software fallback, slower than wasm";
   } else {
     why = `no WebGPU adapter: ${p.text}`;
   }
-  if (await activate("wasm", stock)) {
+  if (await activate("wasm", stock, threads)) {
     return done("wasm", `${why}; wasm (${await wasmFlavour()}) is the fastest CPU backend`);
   }
-  if (await activate("cpu", stock)) return done("cpu", `${why}; wasm failed to initialise`);
+  if (await activate("cpu", stock, threads)) {
+    return done("cpu", `${why}; wasm failed to initialise`);
+  }
   throw new Error(`No tfjs backend could be initialised (${why}; wasm and cpu failed)`);
 }

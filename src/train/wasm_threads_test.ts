@@ -1,0 +1,82 @@
+// The wasm module is built once per process, so the threaded build is checked in a child process
+// (this file run with `deno run`, see the `import.meta.main` block) and compared there with the
+// stock cpu backend.
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend, wantedWasmThreads } from "./backends.ts";
+import { randomArray, relL2 } from "./kernels/testing.ts";
+
+/** What the child reports. */
+interface ChildReport {
+  reason: string;
+  globalsRestored: boolean;
+  /** Relative L2 of wasm (threaded) against cpu, per quantity. */
+  err: Record<string, number>;
+}
+
+/** Forward conv, both conv gradients and a matmul on the active backend (odd shapes). */
+async function compute(): Promise<Record<string, Float32Array>> {
+  const x = tf.tensor4d(randomArray(1, 2 * 33 * 35 * 5), [2, 33, 35, 5]);
+  const w = tf.tensor4d(randomArray(2, 3 * 3 * 5 * 7), [3, 3, 5, 7]);
+  const a = tf.tensor2d(randomArray(3, 257 * 129), [257, 129]);
+  const b = tf.tensor2d(randomArray(4, 129 * 65), [129, 65]);
+  const f = (xx: tf.Tensor, ww: tf.Tensor) =>
+    tf.sum(tf.square(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 1, "same")));
+  const y = tf.conv2d(x, w, 1, "same");
+  const [dx, dw] = tf.grads(f)([x, w]);
+  const mm = tf.matMul(a, b);
+  const out = {
+    conv: await y.data() as Float32Array,
+    dx: await dx.data() as Float32Array,
+    dw: await dw.data() as Float32Array,
+    matMul: await mm.data() as Float32Array,
+  };
+  tf.dispose([x, w, a, b, y, dx, dw, mm]);
+  return out;
+}
+
+async function child(): Promise<ChildReport> {
+  const g = globalThis as unknown as Record<string, unknown>;
+  const before = [g.Worker, g.Blob, URL.createObjectURL];
+  const info = await initBackend("wasm", { wasmThreads: 2 });
+  const after = [g.Worker, g.Blob, URL.createObjectURL];
+  const wasm = await compute();
+  await initBackend("cpu", { stockKernels: true });
+  const cpu = await compute();
+  const err: Record<string, number> = {};
+  for (const k of Object.keys(cpu)) err[k] = relL2(wasm[k], cpu[k]);
+  return {
+    reason: info.reason,
+    globalsRestored: before.every((v, i) => v === after[i]),
+    err,
+  };
+}
+
+if (import.meta.main) {
+  console.log(JSON.stringify(await child()));
+  Deno.exit(0);
+}
+
+Deno.test("wasm threads: the threaded SIMD build starts with 2 threads and matches cpu", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  const report = JSON.parse(lines[lines.length - 1]) as ChildReport;
+  assert.match(report.reason, /SIMD, 2 threads/);
+  assert.ok(report.globalsRestored, "Worker, Blob and URL.createObjectURL are put back");
+  const worst = Math.max(...Object.values(report.err));
+  assert.ok(worst <= 1e-4, `relative L2 vs cpu: ${JSON.stringify(report.err)}`);
+});
+
+Deno.test("wasm threads: wantedWasmThreads takes 1..8 and rejects the rest", () => {
+  assert.equal(wantedWasmThreads(1), 1);
+  assert.equal(wantedWasmThreads(3), 3);
+  assert.throws(() => wantedWasmThreads(0), /expected an integer in 1\.\.8, found 0/);
+  assert.throws(() => wantedWasmThreads(9), /found 9/);
+  assert.throws(() => wantedWasmThreads(1.5), /found 1.5/);
+});
