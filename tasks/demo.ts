@@ -369,7 +369,7 @@ export async function main(args: string[], opts: DemoOptions = {}): Promise<numb
     if (updated === undefined) {
       say(`demo: ${readme} has no ${README_MARKERS[0]} marker; not updated`);
     } else {
-      await writeTextFileAtomic(readme, updated);
+      await writeTextFileAtomic(readme, await formatMarkdown(updated));
       say(`demo: updated ${readme} and ${docs}/`);
     }
   }
@@ -384,6 +384,28 @@ export async function main(args: string[], opts: DemoOptions = {}): Promise<numb
   );
   print(`report: ${r.reportPath}`);
   return 0;
+}
+
+/**
+ * Formats Markdown the way `deno fmt` does (using the running Deno, reading stdin), so a refreshed
+ * README stays `deno fmt --check` clean. Falls back to the text as given if formatting fails.
+ */
+export async function formatMarkdown(text: string): Promise<string> {
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--ext=md", "-"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(text));
+    await writer.close();
+    const { code, stdout } = await child.output();
+    return code === 0 ? new TextDecoder().decode(stdout) : text;
+  } catch {
+    return text;
+  }
 }
 
 /** The results block for `README-results.md` and the README. */

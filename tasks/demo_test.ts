@@ -98,3 +98,13 @@ Deno.test("demo: bad flags", async () => {
     console.error = saved;
   }
 });
+
+Deno.test("formatMarkdown: a refreshed README block comes out as deno fmt writes it", async () => {
+  const { formatMarkdown } = await import("./demo.ts");
+  const raw = "# T\n\n| a | b |\n| --- | ---: |\n| x | 0.5 |\n| longer | 1 |\n";
+  const got = await formatMarkdown(raw);
+  assert.equal(
+    got,
+    "# T\n\n| a      |   b |\n| ------ | --: |\n| x      | 0.5 |\n| longer |   1 |\n",
+  );
+});
