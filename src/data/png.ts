@@ -189,49 +189,46 @@ export function decodePng(bytes: Uint8Array, name: string): RgbImage {
   return { width, height, rgb };
 }
 
-/** Sum of |filtered byte| (as signed) for one row and filter: libpng's selection heuristic. */
-function filterCost(f: number, cur: Uint8Array, prev: Uint8Array, bpp: number): number {
+/**
+ * Writes row `cur` filtered with filter `f` into `out` and returns the sum of |filtered byte| (as
+ * signed), libpng's selection heuristic. One tight loop per filter: this runs five times per row.
+ */
+function filterRow(
+  f: number,
+  cur: Uint8Array,
+  prev: Uint8Array,
+  bpp: number,
+  out: Uint8Array,
+): number {
   const n = cur.length;
+  const head = Math.min(bpp, n);
+  switch (f) {
+    case 0:
+      for (let i = 0; i < n; i++) out[i] = cur[i];
+      break;
+    case 1:
+      for (let i = 0; i < head; i++) out[i] = cur[i];
+      for (let i = head; i < n; i++) out[i] = cur[i] - cur[i - bpp];
+      break;
+    case 2:
+      for (let i = 0; i < n; i++) out[i] = cur[i] - prev[i];
+      break;
+    case 3:
+      for (let i = 0; i < head; i++) out[i] = cur[i] - (prev[i] >> 1);
+      for (let i = head; i < n; i++) out[i] = cur[i] - ((cur[i - bpp] + prev[i]) >> 1);
+      break;
+    default:
+      for (let i = 0; i < head; i++) out[i] = cur[i] - paeth(0, prev[i], 0);
+      for (let i = head; i < n; i++) {
+        out[i] = cur[i] - paeth(cur[i - bpp], prev[i], prev[i - bpp]);
+      }
+  }
   let sum = 0;
-  let v = 0;
   for (let i = 0; i < n; i++) {
-    const a = i >= bpp ? cur[i - bpp] : 0;
-    switch (f) {
-      case 0:
-        v = cur[i];
-        break;
-      case 1:
-        v = (cur[i] - a) & 255;
-        break;
-      case 2:
-        v = (cur[i] - prev[i]) & 255;
-        break;
-      case 3:
-        v = (cur[i] - ((a + prev[i]) >> 1)) & 255;
-        break;
-      default:
-        v = (cur[i] - paeth(a, prev[i], i >= bpp ? prev[i - bpp] : 0)) & 255;
-    }
+    const v = out[i];
     sum += v < 128 ? v : 256 - v;
   }
   return sum;
-}
-
-/** Writes row `cur` filtered with filter `f` into `out`. */
-function filterRow(f: number, cur: Uint8Array, prev: Uint8Array, bpp: number, out: Uint8Array) {
-  const n = cur.length;
-  for (let i = 0; i < n; i++) {
-    const a = i >= bpp ? cur[i - bpp] : 0;
-    out[i] = f === 0
-      ? cur[i]
-      : f === 1
-      ? cur[i] - a
-      : f === 2
-      ? cur[i] - prev[i]
-      : f === 3
-      ? cur[i] - ((a + prev[i]) >> 1)
-      : cur[i] - paeth(a, prev[i], i >= bpp ? prev[i - bpp] : 0);
-  }
 }
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
@@ -244,10 +241,21 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Options of {@linkcode encodePng}. */
+export interface EncodePngOptions {
+  /**
+   * Row filters: `adaptive` (default) tries all five per row and keeps the one with the smallest
+   * sum of absolute filtered values (libpng's heuristic); `none` stores rows as they are — for
+   * 0/255 masks, which deflate compresses as well either way, it skips the search.
+   */
+  filter?: "adaptive" | "none";
+}
+
 /**
  * Encodes 8-bit pixels (HWC, `channels` interleaved: 1 grey, 3 RGB, 4 RGBA) as a PNG. The bytes
- * depend only on the input: each row takes the filter with the smallest sum of absolute
- * filtered values (libpng's heuristic, ties to the lower filter number), then zlib level 6.
+ * depend only on the input and the options: each row takes the filter with the smallest sum of
+ * absolute filtered values (libpng's heuristic, ties to the lower filter number; or filter 0
+ * with `filter: "none"`), then zlib level 6.
  *
  * @example
  * ```ts
@@ -262,7 +270,9 @@ export function encodePng(
   width: number,
   height: number,
   channels: 1 | 3 | 4,
+  options: EncodePngOptions = {},
 ): Uint8Array {
+  const adaptive = (options.filter ?? "adaptive") === "adaptive";
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`encodePng: bad size ${width}×${height}`);
   }
@@ -278,21 +288,24 @@ export function encodePng(
   }
   const filtered = new Uint8Array(height * (stride + 1));
   const zeros = new Uint8Array(stride); // the row above the first row
+  const trial = new Uint8Array(stride);
   for (let y = 0; y < height; y++) {
     const cur = pixels.subarray(y * stride, (y + 1) * stride);
     const prev = y > 0 ? pixels.subarray((y - 1) * stride, y * stride) : zeros;
+    const o = y * (stride + 1);
+    const row = filtered.subarray(o + 1, o + 1 + stride);
+    // Filter 0 straight into place; each better filter (ties to the lower number) replaces it.
     let best = 0;
-    let bestSum = Infinity;
-    for (let f = 0; f < 5; f++) {
-      const sum = filterCost(f, cur, prev, channels);
+    let bestSum = filterRow(0, cur, prev, channels, row);
+    for (let f = 1; adaptive && f < 5; f++) {
+      const sum = filterRow(f, cur, prev, channels, trial);
       if (sum < bestSum) {
         bestSum = sum;
         best = f;
+        row.set(trial);
       }
     }
-    const o = y * (stride + 1);
     filtered[o] = best;
-    filterRow(best, cur, prev, channels, filtered.subarray(o + 1, o + 1 + stride));
   }
   const ihdr = new Uint8Array(13);
   const view = new DataView(ihdr.buffer);

@@ -167,3 +167,16 @@ Deno.test("decodePng: image data longer than the header allows is refused, not i
     /^InputError: bomb\.png: image data inflates to more than 65542 bytes$/,
   );
 });
+
+Deno.test("encodePng filter none: every row stored with filter 0, same pixels back", async () => {
+  const { inflateSync } = await import("node:zlib");
+  const png = encodePng(gray, W, H, 1, { filter: "none" });
+  assert.deepEqual(decodePng(png, "x").rgb, grayRgb);
+  // IDAT starts after the 8-byte signature and the 25-byte IHDR chunk, at its 8-byte header.
+  const idatLength = new DataView(png.buffer, png.byteOffset).getUint32(33);
+  const raw = inflateSync(png.subarray(41, 41 + idatLength));
+  for (let y = 0; y < H; y++) assert.equal(raw[y * (W + 1)], 0, `row ${y} filter`);
+  // The adaptive default picks other filters on this image, so the option is what changed them.
+  const rawAdaptive = inflateSync(encodePng(gray, W, H, 1).subarray(41));
+  assert.ok([...Array(H).keys()].some((y) => rawAdaptive[y * (W + 1)] !== 0));
+});

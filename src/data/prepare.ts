@@ -315,7 +315,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       masks.push(m);
       const view = new Uint8Array(m.length);
       for (let i = 0; i < m.length; i++) view[i] = m[i] * 255;
-      const pngBytes = encodePng(view, tileSizePx, tileSizePx, 1);
+      const pngBytes = encodePng(view, tileSizePx, tileSizePx, 1, { filter: "none" });
       png[cls] = sha256(pngBytes);
       await writeFileAtomic(join(out, maskDir(cls), `${entry.id}.png`), pngBytes);
     }

@@ -370,9 +370,16 @@ function undoHorizontalPredictor(
   samples: number,
 ): void {
   const rowBytes = rowPixels * samples;
+  // Running sums per sample kept in locals (one load and one store per byte).
   for (let r = 0; r < rows; r++) {
-    const end = (r + 1) * rowBytes;
-    for (let i = r * rowBytes + samples; i < end; i++) seg[i] = (seg[i] + seg[i - samples]) & 255;
+    const start = r * rowBytes, end = start + rowBytes;
+    for (let c = 0; c < samples && start + c < end; c++) {
+      let acc = seg[start + c];
+      for (let i = start + c + samples; i < end; i += samples) {
+        acc = (acc + seg[i]) & 255;
+        seg[i] = acc;
+      }
+    }
   }
 }
 
