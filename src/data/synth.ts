@@ -22,6 +22,7 @@
  * @module
  */
 import type { Rng } from "../rng.ts";
+import { fillRing, type Ring, strokeRingExact } from "./rasterize.ts";
 
 /** Annotation classes of the Kaggle data. */
 export type SynthAnnotationType = "blood_vessel" | "glomerulus" | "unsure";
@@ -261,10 +262,11 @@ function blobPolygon(b: Blob, size: number, vertices: number): [number, number][
 /**
  * Fills `ring` into `out` (a `w×h` window whose top-left is (x0, y0) in polygon coordinates)
  * with `value`: pixel (x, y) is set when its centre (x, y) is inside by the even-odd rule or on
- * the ring itself (the OpenCV `fillPoly`-like convention that `prepare` uses). Integer vertices.
+ * the ring itself — exactly what `prepare` does (`fillRing` of `rasterize.ts`, on the ring moved
+ * into the window), so the drawn vessel and its rasterised polygon agree. Integer vertices.
  */
 export function fillRingWindow(
-  ring: readonly (readonly [number, number])[],
+  ring: Ring,
   out: Uint8Array,
   x0: number,
   y0: number,
@@ -272,34 +274,12 @@ export function fillRingWindow(
   h: number,
   value: number,
 ): void {
-  const n = ring.length;
-  const xs: number[] = [];
-  for (let row = 0; row < h; row++) {
-    const y = y0 + row;
-    xs.length = 0;
-    for (let i = 0; i < n; i++) {
-      const [ax, ay] = ring[i];
-      const [bx, by] = ring[(i + 1) % n];
-      if (ay === by) continue;
-      const lo = Math.min(ay, by), hi = Math.max(ay, by);
-      if (y < lo || y >= hi) continue;
-      xs.push(ax + ((y - ay) * (bx - ax)) / (by - ay));
-    }
-    xs.sort((p, q) => p - q);
-    for (let k = 0; k + 1 < xs.length; k += 2) {
-      const from = Math.max(0, Math.ceil(xs[k] - 1e-9) - x0);
-      const to = Math.min(w - 1, Math.floor(xs[k + 1] + 1e-9) - x0);
-      for (let x = from; x <= to; x++) out[row * w + x] = value;
-    }
-  }
-  // Pixel centres exactly on an edge (lattice points of the segment) belong to the polygon too;
-  // this covers horizontal edges and vertices that the half-open scanline rule leaves out.
-  strokeRingWindow(ring, out, x0, y0, w, h, value);
+  fillRing(out, w, h, shiftRing(ring, x0, y0), value);
 }
 
-/** Sets the pixels whose centres lie exactly on `ring`'s edges (integer vertices) to `value`. */
+/** Sets the pixels of the window whose centres lie exactly on `ring`'s edges to `value`. */
 function strokeRingWindow(
-  ring: readonly (readonly [number, number])[],
+  ring: Ring,
   out: Uint8Array,
   x0: number,
   y0: number,
@@ -307,22 +287,12 @@ function strokeRingWindow(
   h: number,
   value: number,
 ): void {
-  const n = ring.length;
-  for (let i = 0; i < n; i++) {
-    const [ax, ay] = ring[i];
-    const [bx, by] = ring[(i + 1) % n];
-    const dx = bx - ax, dy = by - ay;
-    const g = gcd(Math.abs(dx), Math.abs(dy)) || 1;
-    for (let t = 0; t <= g; t++) {
-      const x = ax + (dx / g) * t - x0, y = ay + (dy / g) * t - y0;
-      if (x >= 0 && y >= 0 && x < w && y < h) out[y * w + x] = value;
-    }
-  }
+  strokeRingExact(out, w, h, shiftRing(ring, x0, y0), value);
 }
 
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
+/** `ring` in window coordinates (integer shifts keep integer vertices exact). */
+function shiftRing(ring: Ring, x0: number, y0: number): [number, number][] {
+  return ring.map(([x, y]) => [x - x0, y - y0]);
 }
 
 /** Paints a soft-edged ellipse, overwriting concentrations with (p, h, r) times the alpha. */
