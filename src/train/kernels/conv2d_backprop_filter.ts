@@ -12,6 +12,10 @@
  *   one shader invocation and Mesa's software drivers stop any loop after 65 535 iterations, so with
  *   N·H·W ≥ 65 536 the stock gradient is silently truncated. Here no loop runs over more than
  *   `maxRows` elements.
+ * - {@linkcode conv2dBackpropFilterTaps} (wasm, `method: "taps"`): x transposed once to
+ *   channel-major; each tap is copied with typed-array runs straight from the wasm heap into one
+ *   reusable buffer (borders zero-filled, so no PadV2 and no Slice kernels) and multiplied with dy
+ *   by the backend's `BatchMatMul`.
  * - {@linkcode conv2dBackpropFilterCpu} (cpu): flat typed-array loops with a Float64 accumulator,
  *   instead of the stock kernel's per-element `TensorBuffer.get`.
  *
@@ -237,16 +241,18 @@ export function conv2dBackpropFilterTaps(
   const { strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo, batchSize: n } = c;
   const { top, bottom, left, right } = c.padInfo;
   const free = (t: TensorInfo) => backend.disposeData(t.dataId);
+  const heap = wasmHeapOf(backend);
   const padT = Math.max(0, top), padB = Math.max(0, bottom);
   const padL = Math.max(0, left), padR = Math.max(0, right);
   let xp = x;
-  if (padT + padB + padL + padR > 0) {
+  // On wasm the tap copies zero-fill the borders themselves, so x is not padded.
+  if (heap === undefined && padT + padB + padL + padR > 0) {
     xp = callKernel("PadV2", backend, { x }, {
       paddings: [[0, 0], [padT, padB], [padL, padR], [0, 0]],
       constantValue: 0,
     });
   }
-  // xt: [Cin, N, Hp, Wp]
+  // xt: [Cin, N, Hp, Wp] (on wasm [Cin, N, H, W])
   const xt = callKernel("Transpose", backend, { x: xp }, { perm: [3, 0, 1, 2] });
   if (xp !== x) free(xp);
   const offY = padT - top, offX = padL - left;
@@ -264,44 +270,14 @@ export function conv2dBackpropFilterTaps(
     for (let y0 = 0; y0 < ho; y0 += yb) {
       const yc = Math.min(yb, ho - y0);
       const rows = nc * yc * wo;
-      const dyc = callKernel("Slice", backend, { x: dy }, {
+      // One chunk covering all of dy needs no copy of it (Reshape shares the data).
+      const whole = nc === n && yc === ho;
+      const dyc = whole ? dy : callKernel("Slice", backend, { x: dy }, {
         begin: [n0, y0, 0, 0],
         size: [nc, yc, wo, co],
       });
       const dy3 = callKernel("Reshape", backend, { x: dyc }, { shape: [1, rows, co] });
-      const taps: TensorInfo[] = [];
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          const by = offY + y0 * sh + i, bx = offX + j;
-          // tap: [Cin, nc, yc, Wo]
-          taps.push(callKernel("StridedSlice", backend, { x: xt }, {
-            begin: [0, n0, by, bx],
-            end: [ci, n0 + nc, by + (yc - 1) * sh + 1, bx + (wo - 1) * sw + 1],
-            strides: [1, 1, sh, sw],
-            beginMask: 0,
-            endMask: 0,
-            ellipsisMask: 0,
-            newAxisMask: 0,
-            shrinkAxisMask: 0,
-          }));
-        }
-      }
-      // One matmul over all taps ([kh·kw·Cin, rows], taps in (i, j) order = dW's layout), or one
-      // per tap.
-      const groups = opts.concatTaps ? [taps] : taps.map((t) => [t]);
-      groups.forEach((group, g) => {
-        const cat = group.length === 1
-          ? group[0]
-          : callKernel("Concat", backend, group, { axis: 0 });
-        const a3 = callKernel("Reshape", backend, { x: cat }, {
-          shape: [1, group.length * ci, rows],
-        });
-        const part = callKernel("BatchMatMul", backend, { a: a3, b: dy3 }, {
-          transposeA: false,
-          transposeB: false,
-        });
-        if (group.length > 1) free(cat);
-        free(a3);
+      const accumulate = (g: number, part: TensorInfo) => {
         const prev = acc[g];
         if (prev === undefined) {
           acc[g] = part;
@@ -310,9 +286,70 @@ export function conv2dBackpropFilterTaps(
           free(prev);
           free(part);
         }
-      });
-      taps.forEach(free);
-      free(dyc);
+      };
+      if (heap !== undefined) {
+        // wasm: each tap is copied straight from xt on the heap into one reusable buffer
+        // [1, taps·Cin, rows] (no Slice/StridedSlice/Concat kernels), then one matmul per buffer.
+        const perBuf = opts.concatTaps ? kh * kw : 1;
+        const buf = heap.makeOutput([1, perBuf * ci, rows], "float32");
+        const geom = { ci, n, h: xt.shape[2], w: xt.shape[3], n0, nc, yc, wo, sh, sw };
+        for (let g = 0; g < (kh * kw) / perBuf; g++) {
+          // Views are re-taken after every kernel call: the heap may have grown (and moved).
+          const src = heap.typedArrayFromHeap(xt) as Float32Array;
+          const dst = heap.typedArrayFromHeap(buf) as Float32Array;
+          for (let t = 0; t < perBuf; t++) {
+            const tap = g * perBuf + t;
+            const i = Math.floor(tap / kw), j = tap % kw;
+            copyTap(src, dst, t * ci * rows, y0 * sh + i - top, j - left, geom);
+          }
+          accumulate(
+            g,
+            callKernel("BatchMatMul", backend, { a: buf, b: dy3 }, {
+              transposeA: false,
+              transposeB: false,
+            }),
+          );
+        }
+        free(buf);
+      } else {
+        const taps: TensorInfo[] = [];
+        for (let i = 0; i < kh; i++) {
+          for (let j = 0; j < kw; j++) {
+            const by = offY + y0 * sh + i, bx = offX + j;
+            // tap: [Cin, nc, yc, Wo]
+            taps.push(callKernel("StridedSlice", backend, { x: xt }, {
+              begin: [0, n0, by, bx],
+              end: [ci, n0 + nc, by + (yc - 1) * sh + 1, bx + (wo - 1) * sw + 1],
+              strides: [1, 1, sh, sw],
+              beginMask: 0,
+              endMask: 0,
+              ellipsisMask: 0,
+              newAxisMask: 0,
+              shrinkAxisMask: 0,
+            }));
+          }
+        }
+        // One matmul over all taps ([kh·kw·Cin, rows], taps in (i, j) order = dW's layout), or one
+        // per tap.
+        const groups = opts.concatTaps ? [taps] : taps.map((t) => [t]);
+        groups.forEach((group, g) => {
+          const cat = group.length === 1
+            ? group[0]
+            : callKernel("Concat", backend, group, { axis: 0 });
+          const a3 = callKernel("Reshape", backend, { x: cat }, {
+            shape: [1, group.length * ci, rows],
+          });
+          const part = callKernel("BatchMatMul", backend, { a: a3, b: dy3 }, {
+            transposeA: false,
+            transposeB: false,
+          });
+          if (group.length > 1) free(cat);
+          free(a3);
+          accumulate(g, part);
+        });
+        taps.forEach(free);
+      }
+      if (!whole) free(dyc);
       free(dy3);
     }
   }
@@ -323,6 +360,76 @@ export function conv2dBackpropFilterTaps(
   if (parts.length > 1) parts.forEach(free);
   free(cat);
   return out;
+}
+
+/** The wasm backend's heap access (tfjs-backend-wasm `BackendWasm`). */
+interface WasmHeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/** `backend` as a {@linkcode WasmHeapBackend} when it is tfjs-backend-wasm, else undefined. */
+function wasmHeapOf(backend: Backend): WasmHeapBackend | undefined {
+  const b = backend as unknown as Partial<WasmHeapBackend> & { wasm?: { HEAPU8?: unknown } };
+  return typeof b.makeOutput === "function" && typeof b.typedArrayFromHeap === "function" &&
+      b.wasm?.HEAPU8 !== undefined
+    ? b as WasmHeapBackend
+    : undefined;
+}
+
+/** Shapes for {@linkcode copyTap}: xt is [ci, n, h, w]; a tap is [ci, nc, yc, wo]. */
+interface TapGeometry {
+  ci: number;
+  n: number;
+  h: number;
+  w: number;
+  n0: number;
+  nc: number;
+  yc: number;
+  wo: number;
+  sh: number;
+  sw: number;
+}
+
+/**
+ * Copies one filter tap of channel-major, unpadded xt [Cin, N, H, W] into dst at `dstBase` as
+ * [Cin, nc, yc, Wo]: dst[q, b, y, x] = xt[q, n0 + b, by + y·sh, bx + x·sw], 0 outside x (the
+ * zero padding). With stride 1 along W the inside of each output row is one contiguous run.
+ */
+function copyTap(
+  src: Float32Array,
+  dst: Float32Array,
+  dstBase: number,
+  by: number,
+  bx: number,
+  g: TapGeometry,
+): void {
+  const { ci, n, h, w, n0, nc, yc, wo, sh, sw } = g;
+  // Output columns [xlo, xhi) read inside x; the rest are padding.
+  const xlo = Math.min(wo, bx >= 0 ? 0 : Math.ceil(-bx / sw));
+  const xhi = Math.max(xlo, Math.min(wo, Math.floor((w - 1 - bx) / sw) + 1));
+  const long = xhi - xlo >= 32;
+  let d = dstBase;
+  for (let q = 0; q < ci; q++) {
+    for (let b = 0; b < nc; b++) {
+      const plane = (q * n + n0 + b) * h;
+      for (let y = 0; y < yc; y++, d += wo) {
+        const iy = by + y * sh;
+        if (iy < 0 || iy >= h) {
+          dst.fill(0, d, d + wo);
+          continue;
+        }
+        const s = (plane + iy) * w + bx;
+        for (let x = 0; x < xlo; x++) dst[d + x] = 0;
+        if (sw === 1 && long) {
+          dst.set(src.subarray(s + xlo, s + xhi), d + xlo);
+        } else {
+          for (let x = xlo; x < xhi; x++) dst[d + x] = src[s + x * sw];
+        }
+        for (let x = xhi; x < wo; x++) dst[d + x] = 0;
+      }
+    }
+  }
 }
 
 /** Minimal view of the cpu backend's storage. */

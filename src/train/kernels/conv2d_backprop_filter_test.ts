@@ -211,6 +211,46 @@ Deno.test({
   },
 });
 
+// On wasm the taps method copies each tap straight from the wasm heap; the same chunk limits force
+// its chunking paths (and a leak check, as every buffer is made on the heap by hand).
+for (const concatTaps of [false, true]) {
+  for (const maxRows of [7, 40, 1 << 20]) {
+    const variant = `taps${concatTaps ? ", taps concatenated" : ""}`;
+    Deno.test(`wasm matmul filter gradient (${variant}, ≤ ${maxRows} rows a chunk) equals stock cpu`, async () => {
+      const refs: Float32Array[] = [];
+      for (const [i, c] of CASES.entries()) {
+        refs.push((await runOn("cpu", true, convGrads(c, 70 + i)))[2]);
+      }
+      await runOn("wasm", false, () => []);
+      const ours = tf.getKernel("Conv2DBackpropFilter", "wasm");
+      assert.ok(ours !== undefined);
+      tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
+      tf.registerKernel({
+        kernelName: "Conv2DBackpropFilter",
+        backendName: "wasm",
+        kernelFunc: makeConv2DBackpropFilterMatMul({
+          maxRows,
+          maxColElements: 1 << 22,
+          method: "taps",
+          concatTaps,
+        }),
+      });
+      try {
+        for (const [i, c] of CASES.entries()) {
+          const before = tf.engine().backend.numDataIds();
+          const got = tf.tidy(() => convGrads(c, 70 + i)()[2].dataSync() as Float32Array);
+          const err = relL2(got, refs[i]);
+          assert.ok(err <= TOL, `${c.name} dW: relative L2 ${err.toExponential(2)}`);
+          assert.equal(tf.engine().backend.numDataIds(), before, `${c.name}: backend data`);
+        }
+      } finally {
+        tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
+        tf.registerKernel(ours);
+      }
+    });
+  }
+}
+
 Deno.test("project conv kernels free every intermediate on the backend (numDataIds unchanged)", async () => {
   for (const backend of ["cpu", "wasm"] as const) {
     await runOn(backend, false, () => []);
