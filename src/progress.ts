@@ -47,8 +47,8 @@ export class Progress {
   #lastPrint = 0;
   #opts: Required<Omit<ProgressOptions, "write">> & { write: (t: string) => void };
   #extra = "";
-  /** Status text of the last plain line, so `done()` does not repeat it. */
-  #lastLine = "";
+  /** Count and extra text of the last plain line, so `done()` does not repeat it. */
+  #printed: { count: number; extra: string } | undefined;
 
   constructor(label: string, total: number, opts: ProgressOptions = {}) {
     this.label = label;
@@ -97,10 +97,6 @@ export class Progress {
       (this.#extra ? ` ${this.#extra}` : "");
   }
 
-  #stripTimes(line: string): string {
-    return line.replace(/ [\d.]+ \S+\/s elapsed \S+ ETA \S+/, "");
-  }
-
   #render(final: boolean): void {
     if (this.#opts.quiet) return;
     if (this.#opts.tty) {
@@ -111,16 +107,11 @@ export class Progress {
       const bar = "█".repeat(filled) + "░".repeat(width - filled);
       this.#opts.write(`\r\x1b[2K${this.label} ${bar} ${this.status()}${final ? "\n" : ""}`);
     } else {
-      const line = `${this.label}: ${this.status()}\n`;
       // The final tick already printed the finished state: done() adds nothing new then.
-      if (
-        final && this.#lastLine !== "" &&
-        this.#stripTimes(line) === this.#stripTimes(this.#lastLine)
-      ) {
-        return;
-      }
-      this.#lastLine = line;
-      this.#opts.write(line);
+      const p = this.#printed;
+      if (final && p !== undefined && p.count === this.#count && p.extra === this.#extra) return;
+      this.#printed = { count: this.#count, extra: this.#extra };
+      this.#opts.write(`${this.label}: ${this.status()}\n`);
     }
   }
 }
