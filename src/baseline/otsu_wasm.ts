@@ -6,23 +6,8 @@
  *
  * @module
  */
+import { decodeBase64 } from "../base64.ts";
 import { OTSU_WASM_BASE64 } from "./otsu_wasm_bytes.ts";
-
-/** Base64 of bytes (for the generated module file). */
-export function encodeBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
 
 interface Exports {
   memory: WebAssembly.Memory;

@@ -9,7 +9,7 @@
  * @module
  */
 import wabtInit from "wabt";
-import { encodeBase64 } from "./otsu_wasm.ts";
+import { encodeBase64 } from "../base64.ts";
 
 const here = new URL(".", import.meta.url);
 const source = await Deno.readTextFile(new URL("otsu_simd.wat", here));

@@ -6,6 +6,7 @@
  * | webgpu | `Conv2DBackpropFilter` | stock shader loops over N·H·W; Mesa stops loops at 65 535 → wrong gradients |
  * | wasm | `Conv2DBackpropFilter` | missing in tfjs-backend-wasm 4.22 (training fails) |
  * | wasm | `Conv2DBackpropInput` | stock is a direct loop; rewritten onto XNNPACK conv / matmul |
+ * | wasm | `Sum`, `Mean`, `FusedBatchNorm`, `MaxPoolGrad`, `Concat`, `SplitV`, `Identity`, `Cast`, `Add`, `Sub`, `Multiply`, `RealDiv` | memory-bound; see `./wasm_ops.ts` |
  * | cpu | `Conv2DBackpropFilter` | stock reads element by element through `TensorBuffer.get` |
  * | all | gradient of `FusedBatchNorm` | stock tiles per-channel factors to full size (`Tile`) |
  *
@@ -25,6 +26,16 @@ import {
 } from "./conv2d_backprop_filter.ts";
 import { makeConv2DBackpropInput } from "./conv2d_backprop_input.ts";
 import { makeBatchNormGrad } from "./batch_norm_grad.ts";
+import {
+  makeCast,
+  makeChannelBinary,
+  makeChannelReduce,
+  makeConcat,
+  makeFusedBatchNorm,
+  makeIdentity,
+  makeMaxPoolGrad,
+  makeSplitV,
+} from "./wasm_ops.ts";
 
 /** Backends with project kernels. */
 export type KernelBackendName = "webgpu" | "wasm" | "cpu";
@@ -57,7 +68,7 @@ export function projectKernels(
         kernelName: "Conv2DBackpropInput",
         backendName: "wasm",
         kernelFunc: makeConv2DBackpropInput(stockOf("Conv2DBackpropInput")),
-      }];
+      }, ...wasmOps(stockOf)];
     case "cpu":
       return [{
         kernelName: "Conv2DBackpropFilter",
@@ -65,6 +76,31 @@ export function projectKernels(
         kernelFunc: conv2dBackpropFilterCpu,
       }];
   }
+}
+
+/** The memory-bound kernels of `./wasm_ops.ts`, each falling back on its stock kernel. */
+function wasmOps(stockOf: (kernelName: string) => tf.KernelFunc): tf.KernelConfig[] {
+  const makers: [string, (stock: tf.KernelFunc) => tf.KernelFunc][] = [
+    ["Sum", (stock) => makeChannelReduce(false, stock)],
+    ["Mean", (stock) => makeChannelReduce(true, stock)],
+    ["FusedBatchNorm", makeFusedBatchNorm],
+    ["MaxPoolGrad", makeMaxPoolGrad],
+    ["Concat", makeConcat],
+    ["SplitV", makeSplitV],
+    ["Identity", makeIdentity],
+    ["Cast", makeCast],
+    ...(["Add", "Sub", "Multiply", "RealDiv"] as const).map((
+      k,
+    ): [string, (stock: tf.KernelFunc) => tf.KernelFunc] => [
+      k,
+      (stock) => makeChannelBinary(k, stock),
+    ]),
+  ];
+  return makers.map(([kernelName, make]) => ({
+    kernelName,
+    backendName: "wasm",
+    kernelFunc: make(stockOf(kernelName)),
+  }));
 }
 
 /** Stock configs replaced so far, by `backend/kernel` (`null`: there was none). */

@@ -1,0 +1,359 @@
+/**
+ * Memory-bound kernels of the training step for tfjs-backend-wasm, on this project's own
+ * WebAssembly SIMD module (`wasm_ops.wat`) instantiated on the backend's heap, so they read and
+ * write tfjs tensors in place, with no copies in or out.
+ *
+ * What they replace and why (tfjs-backend-wasm 4.22):
+ *
+ * | kernel | stock | here |
+ * |---|---|---|
+ * | `Sum`, `Mean` over all axes but the last (batch-norm statistics and gradients) | transposes the whole tensor to channels-first, then reduces | one pass, per-channel SIMD accumulators |
+ * | `FusedBatchNorm` | per element index arithmetic | (x − μ)·a + β, 4 channels per instruction |
+ * | `MaxPoolGrad` 2×2 stride 2 | generic window loop | one pass over the windows |
+ * | `Concat` / `SplitV` on the channel axis (U-Net skips) | strided slices | row copies |
+ * | `Add`, `Sub`, `Multiply`, `RealDiv` of a tensor and a per-channel vector | generic broadcast loop | 4 channels per instruction |
+ * | `Identity` (tfjs clones every tensor saved for the gradient), `Cast` to the same dtype | copies the tensor | shares it (reference count), as the cpu backend does |
+ *
+ * Any case outside these (other axes, dtypes, channel counts not a multiple of 4, empty tensors)
+ * goes to the stock kernel. Each is tested against tfjs's stock cpu backend in
+ * `wasm_ops_test.ts`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { decodeBase64 } from "../../base64.ts";
+import { WASM_OPS_BASE64, WASM_OPS_SHARED_BASE64 } from "./wasm_ops_bytes.ts";
+
+type TensorInfo = tf.TensorInfo;
+
+/** The exports of `wasm_ops.wat` (pointers are byte offsets into the tfjs heap). */
+interface OpsExports {
+  chan_sum(x: number, rows: number, c: number, out: number, tmp: number): void;
+  chan_norm(
+    x: number,
+    rows: number,
+    c: number,
+    mean: number,
+    a: number,
+    b: number,
+    y: number,
+  ): void;
+  chan_binop(x: number, rows: number, c: number, v: number, y: number, op: number): void;
+  maxpool2_grad(x: number, dy: number, dx: number, r: number, wo: number, c: number): void;
+  copy_rows(
+    src: number,
+    srcStride: number,
+    dst: number,
+    dstStride: number,
+    rows: number,
+    len: number,
+  ): void;
+}
+
+/** What these kernels use of tfjs-backend-wasm's `BackendWasm`. */
+interface WasmBackendLike {
+  wasm: { asm?: { memory?: unknown }; wasmMemory?: unknown };
+  dataIdMap: { get(dataId: unknown): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: unknown): boolean;
+  incRef(dataId: unknown): void;
+}
+
+const instances = new WeakMap<WebAssembly.Memory, OpsExports>();
+
+/** The tfjs heap's `WebAssembly.Memory`, or undefined when the build does not expose it. */
+function heapMemory(backend: WasmBackendLike): WebAssembly.Memory | undefined {
+  for (const m of [backend.wasm.asm?.memory, backend.wasm.wasmMemory]) {
+    if (m instanceof WebAssembly.Memory) return m;
+  }
+  return undefined;
+}
+
+/** This project's module instantiated on `backend`'s heap (cached per heap). */
+export function wasmOpsFor(backend: unknown): OpsExports | undefined {
+  const b = backend as Partial<WasmBackendLike>;
+  if (b.wasm === undefined || b.dataIdMap === undefined) return undefined;
+  const memory = heapMemory(b as WasmBackendLike);
+  if (memory === undefined) return undefined;
+  let ops = instances.get(memory);
+  if (ops === undefined) {
+    const shared = typeof SharedArrayBuffer !== "undefined" &&
+      memory.buffer instanceof SharedArrayBuffer;
+    const bytes = decodeBase64(shared ? WASM_OPS_SHARED_BASE64 : WASM_OPS_BASE64);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      env: { memory },
+    });
+    ops = instance.exports as unknown as OpsExports;
+    instances.set(memory, ops);
+  }
+  return ops;
+}
+
+function ptr(backend: WasmBackendLike, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A float32 scratch tensor on the heap holding `values`. */
+function scratch(backend: WasmBackendLike, values: Float32Array): TensorInfo {
+  const t = backend.makeOutput([values.length], "float32");
+  (backend.typedArrayFromHeap(t) as Float32Array).set(values);
+  return t;
+}
+
+/** `Sum` (`mean` false) or `Mean` (`mean` true) over every axis but the last. */
+export function makeChannelReduce(mean: boolean, stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as WasmBackendLike;
+    const x = args.inputs.x as TensorInfo;
+    const { axis, keepDims } = args.attrs as unknown as {
+      axis: number | number[];
+      keepDims: boolean;
+    };
+    const ops = wasmOpsFor(backend);
+    const rank = x.shape.length;
+    const c = x.shape[rank - 1];
+    const n = size(x.shape);
+    if (ops === undefined || x.dtype !== "float32" || rank < 2 || c % 4 !== 0 || n === 0) {
+      return stock(args);
+    }
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    if (axes.length !== rank - 1 || axes.some((a, i) => a !== i)) return stock(args);
+    const rows = n / c;
+    const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), c] : [c], "float32");
+    const tmp = backend.makeOutput([c], "float32");
+    ops.chan_sum(ptr(backend, x), rows, c, ptr(backend, out), ptr(backend, tmp));
+    backend.disposeData(tmp.dataId);
+    if (mean) {
+      const v = backend.typedArrayFromHeap(out) as Float32Array;
+      for (let k = 0; k < c; k++) v[k] = v[k] / rows;
+    }
+    return out;
+  };
+}
+
+/** `FusedBatchNorm` with per-channel statistics (rank-1 mean, variance, scale, offset). */
+export function makeFusedBatchNorm(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as WasmBackendLike;
+    const { x, mean, variance, offset, scale } = args.inputs as Record<
+      string,
+      TensorInfo | undefined
+    >;
+    const eps = (args.attrs as unknown as { varianceEpsilon: number }).varianceEpsilon;
+    const ops = wasmOpsFor(backend);
+    const c = x!.shape[x!.shape.length - 1];
+    const perChannel = (t: TensorInfo | undefined) =>
+      t === undefined || (t.dtype === "float32" && t.shape.length === 1 && t.shape[0] === c);
+    if (
+      ops === undefined || x!.dtype !== "float32" || x!.shape.length < 2 || c % 4 !== 0 ||
+      size(x!.shape) === 0 || ![mean, variance, offset, scale].every(perChannel) ||
+      mean === undefined || variance === undefined
+    ) {
+      return stock(args);
+    }
+    const read = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+    const mu = read(mean), v = read(variance);
+    const g = scale === undefined ? undefined : read(scale);
+    const beta = offset === undefined ? undefined : read(offset);
+    const params = new Float32Array(3 * c); // [mean | a | b]
+    for (let k = 0; k < c; k++) {
+      params[k] = mu[k];
+      params[c + k] = (g === undefined ? 1 : g[k]) / Math.sqrt(v[k] + eps);
+      params[2 * c + k] = beta === undefined ? 0 : beta[k];
+    }
+    const p = scratch(backend, params);
+    const y = backend.makeOutput(x!.shape, "float32");
+    const base = ptr(backend, p);
+    ops.chan_norm(
+      ptr(backend, x!),
+      size(x!.shape) / c,
+      c,
+      base,
+      base + 4 * c,
+      base + 8 * c,
+      ptr(backend, y),
+    );
+    backend.disposeData(p.dataId);
+    return y;
+  };
+}
+
+/** Binary kernels {@linkcode makeChannelBinary} replaces. */
+export type ChannelBinaryKernel = "Add" | "Sub" | "Multiply" | "RealDiv";
+
+/**
+ * `Add`, `Sub`, `Multiply` or `RealDiv` of a float32 tensor and a per-channel vector (shape
+ * `[C]` or `[1, …, 1, C]`, either operand), broadcast along every axis but the last.
+ */
+export function makeChannelBinary(kind: ChannelBinaryKernel, stock: tf.KernelFunc): tf.KernelFunc {
+  // op codes of chan_binop: [vector second, vector first]
+  const codes: Record<ChannelBinaryKernel, [number, number]> = {
+    Add: [0, 0],
+    Sub: [1, 2],
+    Multiply: [3, 3],
+    RealDiv: [4, 5],
+  };
+  return (args) => {
+    const backend = args.backend as unknown as WasmBackendLike;
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const ops = wasmOpsFor(backend);
+    if (ops === undefined || a.dtype !== "float32" || b.dtype !== "float32") return stock(args);
+    const vectorFirst = size(a.shape) < size(b.shape);
+    const [full, vec] = vectorFirst ? [b, a] : [a, b];
+    const rank = full.shape.length;
+    const c = full.shape[rank - 1];
+    const isChannelVector = vec.shape.length >= 1 && vec.shape.length <= rank &&
+      vec.shape[vec.shape.length - 1] === c && size(vec.shape) === c;
+    if (rank < 2 || c % 4 !== 0 || !isChannelVector || size(full.shape) <= c) return stock(args);
+    const y = backend.makeOutput(full.shape, "float32");
+    ops.chan_binop(
+      ptr(backend, full),
+      size(full.shape) / c,
+      c,
+      ptr(backend, vec),
+      ptr(backend, y),
+      codes[kind][vectorFirst ? 1 : 0],
+    );
+    return y;
+  };
+}
+
+/** `MaxPoolGrad` of a 2×2, stride-2 max pool without padding on even-sided NHWC input. */
+export function makeMaxPoolGrad(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as WasmBackendLike;
+    const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+      filterSize: [number, number] | number;
+      strides: [number, number] | number;
+      pad: "valid" | "same" | number;
+      dimRoundingMode?: "floor" | "round" | "ceil";
+    };
+    const ops = wasmOpsFor(backend);
+    if (ops === undefined || input.dtype !== "float32" || dy.dtype !== "float32") {
+      return stock(args);
+    }
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
+    const { padInfo } = info;
+    const fits = info.filterHeight === 2 && info.filterWidth === 2 &&
+      info.strideHeight === 2 && info.strideWidth === 2 &&
+      padInfo.top === 0 && padInfo.left === 0 && padInfo.bottom === 0 && padInfo.right === 0 &&
+      info.inHeight === 2 * info.outHeight && info.inWidth === 2 * info.outWidth &&
+      info.inChannels % 4 === 0 && size(input.shape) > 0;
+    if (!fits) return stock(args);
+    const dx = backend.makeOutput(input.shape, "float32");
+    ops.maxpool2_grad(
+      ptr(backend, input),
+      ptr(backend, dy),
+      ptr(backend, dx),
+      info.batchSize * info.outHeight,
+      info.outWidth,
+      info.inChannels,
+    );
+    return dx;
+  };
+}
+
+/** Whether `axis` (tfjs's attribute: a number, or an array holding one) is the last of `rank`. */
+function lastAxis(axis: number | number[], rank: number): boolean {
+  const a = Array.isArray(axis) ? axis[0] : axis;
+  return a === rank - 1 || a === -1;
+}
+
+/** `Concat` along the last axis of float32 tensors whose channel counts are multiples of 4. */
+export function makeConcat(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as WasmBackendLike;
+    const xs = Object.values(args.inputs) as TensorInfo[];
+    const axis = (args.attrs as unknown as { axis: number | number[] }).axis;
+    const ops = wasmOpsFor(backend);
+    if (ops === undefined || xs.length < 2) return stock(args);
+    const rank = xs[0].shape.length;
+    const lead = xs[0].shape.slice(0, -1);
+    const fits = rank >= 2 && lastAxis(axis, rank) &&
+      xs.every((t) =>
+        t.dtype === "float32" && t.shape.length === rank && t.shape[rank - 1] % 4 === 0 &&
+        t.shape[rank - 1] > 0 && t.shape.slice(0, -1).every((d, i) => d === lead[i])
+      ) && size(lead) > 0;
+    if (!fits) return stock(args);
+    const total = xs.reduce((s, t) => s + t.shape[rank - 1], 0);
+    const out = backend.makeOutput([...lead, total], "float32");
+    const rows = size(lead);
+    let dst = ptr(backend, out);
+    for (const t of xs) {
+      const c = t.shape[rank - 1];
+      ops.copy_rows(ptr(backend, t), c, dst, total, rows, c);
+      dst += 4 * c;
+    }
+    return out;
+  };
+}
+
+/** `SplitV` along the last axis of a float32 tensor into parts whose sizes are multiples of 4. */
+export function makeSplitV(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as WasmBackendLike;
+    const x = args.inputs.x as TensorInfo;
+    const { numOrSizeSplits, axis } = args.attrs as unknown as {
+      numOrSizeSplits: number | number[];
+      axis: number;
+    };
+    const ops = wasmOpsFor(backend);
+    const rank = x.shape.length;
+    if (
+      ops === undefined || x.dtype !== "float32" || rank < 2 || !lastAxis(axis, rank) ||
+      size(x.shape) === 0
+    ) {
+      return stock(args);
+    }
+    const sizes = tf.backend_util.prepareSplitSize(
+      x as unknown as tf.Tensor,
+      numOrSizeSplits,
+      rank - 1,
+    );
+    if (sizes.some((s) => s <= 0 || s % 4 !== 0)) return stock(args);
+    const lead = x.shape.slice(0, -1);
+    const rows = size(lead);
+    const total = x.shape[rank - 1];
+    let src = ptr(backend, x);
+    return sizes.map((c) => {
+      const out = backend.makeOutput([...lead, c], "float32");
+      ops.copy_rows(src, total, ptr(backend, out), c, rows, c);
+      src += 4 * c;
+      return out;
+    });
+  };
+}
+
+/** `Cast` to the tensor's own dtype shares its memory like {@linkcode makeIdentity}. */
+export function makeCast(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as TensorInfo;
+    const { dtype } = args.attrs as unknown as { dtype: tf.DataType };
+    if (x.dtype === "string" || dtype !== x.dtype) return stock(args);
+    (args.backend as unknown as WasmBackendLike).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
+/** `Identity` that shares the input's memory (reference counted) instead of copying it. */
+export function makeIdentity(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as TensorInfo;
+    if (x.dtype === "string") return stock(args);
+    (args.backend as unknown as WasmBackendLike).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}

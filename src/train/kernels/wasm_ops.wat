@@ -1,0 +1,214 @@
+;; Memory-bound training kernels for tfjs-backend-wasm, on WebAssembly SIMD, run directly on the
+;; backend's heap (the module imports tfjs's memory; every pointer is a byte offset into it).
+;; Tensors are channels-last: a "row" is the C channels of one pixel, rows are contiguous.
+;; Every function needs C % 4 == 0 (the caller checks); pointers need no alignment.
+;;
+;; Built by wasm_ops_build.ts into wasm_ops_bytes.ts twice: this text as is (non-shared memory,
+;; the single-threaded tfjs build) and with the import line's "(memory 1)" replaced by
+;; "(memory 1 65536 shared)" (the threaded build's SharedArrayBuffer heap).
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; out[k] = Σ_r x[r·C + k] for k < C. Rows are added in blocks of 256 into tmp (C floats of
+  ;; scratch), each block's total into out: the rounding error grows with the block length and
+  ;; the number of blocks, not with the row count.
+  (func (export "chan_sum")
+    (param $x i32) (param $rows i32) (param $c i32) (param $out i32) (param $tmp i32)
+    (local $rowBytes i32) (local $r i32) (local $blockEnd i32) (local $k i32) (local $p i32)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $k (i32.const 0))
+    (block $z (loop $zl
+      (br_if $z (i32.ge_u (local.get $k) (local.get $rowBytes)))
+      (v128.store (i32.add (local.get $out) (local.get $k)) (v128.const i32x4 0 0 0 0))
+      (local.set $k (i32.add (local.get $k) (i32.const 16)))
+      (br $zl)))
+    (local.set $p (local.get $x))
+    (local.set $r (i32.const 0))
+    (block $done (loop $blocks
+      (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $blockEnd (i32.add (local.get $r) (i32.const 256)))
+      (if (i32.gt_u (local.get $blockEnd) (local.get $rows))
+        (then (local.set $blockEnd (local.get $rows))))
+      ;; tmp = row r
+      (local.set $k (i32.const 0))
+      (block $c0 (loop $c0l
+        (br_if $c0 (i32.ge_u (local.get $k) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $tmp) (local.get $k))
+          (v128.load (i32.add (local.get $p) (local.get $k))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $c0l)))
+      (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      ;; tmp += rows r+1 .. blockEnd-1
+      (block $rowsDone (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $blockEnd)))
+        (local.set $k (i32.const 0))
+        (block $cd (loop $cl
+          (br_if $cd (i32.ge_u (local.get $k) (local.get $rowBytes)))
+          (v128.store (i32.add (local.get $tmp) (local.get $k))
+            (f32x4.add
+              (v128.load (i32.add (local.get $tmp) (local.get $k)))
+              (v128.load (i32.add (local.get $p) (local.get $k)))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $cl)))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowLoop)))
+      ;; out += tmp
+      (local.set $k (i32.const 0))
+      (block $ad (loop $al
+        (br_if $ad (i32.ge_u (local.get $k) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $out) (local.get $k))
+          (f32x4.add
+            (v128.load (i32.add (local.get $out) (local.get $k)))
+            (v128.load (i32.add (local.get $tmp) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $al)))
+      (br $blocks))))
+
+  ;; y[r·C + k] = (x[r·C + k] − mean[k]) · a[k] + b[k]: batch norm with a = γ / √(σ² + ε), b = β.
+  (func (export "chan_norm")
+    (param $x i32) (param $rows i32) (param $c i32)
+    (param $mean i32) (param $a i32) (param $b i32) (param $y i32)
+    (local $rowBytes i32) (local $end i32) (local $k i32)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $rows) (local.get $rowBytes))))
+    (block $done (loop $rowLoop
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $k (i32.const 0))
+      (block $cd (loop $cl
+        (br_if $cd (i32.ge_u (local.get $k) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $y) (local.get $k))
+          (f32x4.add
+            (f32x4.mul
+              (f32x4.sub
+                (v128.load (i32.add (local.get $x) (local.get $k)))
+                (v128.load (i32.add (local.get $mean) (local.get $k))))
+              (v128.load (i32.add (local.get $a) (local.get $k))))
+            (v128.load (i32.add (local.get $b) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $cl)))
+      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+      (local.set $y (i32.add (local.get $y) (local.get $rowBytes)))
+      (br $rowLoop))))
+
+  ;; y[r·C + k] = x[r·C + k] ∘ v[k] with ∘ chosen by op: 0 x + v, 1 x − v, 2 v − x, 3 x · v,
+  ;; 4 x / v, 5 v / x (a binary operation broadcasting a per-channel vector).
+  (func (export "chan_binop")
+    (param $x i32) (param $rows i32) (param $c i32) (param $v i32) (param $y i32) (param $op i32)
+    (local $rowBytes i32) (local $end i32) (local $k i32) (local $a v128) (local $b v128)
+    (local $r v128)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $rows) (local.get $rowBytes))))
+    (block $done (loop $rowLoop
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $k (i32.const 0))
+      (block $cd (loop $cl
+        (br_if $cd (i32.ge_u (local.get $k) (local.get $rowBytes)))
+        (local.set $a (v128.load (i32.add (local.get $x) (local.get $k))))
+        (local.set $b (v128.load (i32.add (local.get $v) (local.get $k))))
+        (block $set
+          (block $o5 (block $o4 (block $o3 (block $o2 (block $o1 (block $o0
+            (br_table $o0 $o1 $o2 $o3 $o4 $o5 (local.get $op)))
+            (local.set $r (f32x4.add (local.get $a) (local.get $b))) (br $set))
+            (local.set $r (f32x4.sub (local.get $a) (local.get $b))) (br $set))
+            (local.set $r (f32x4.sub (local.get $b) (local.get $a))) (br $set))
+            (local.set $r (f32x4.mul (local.get $a) (local.get $b))) (br $set))
+            (local.set $r (f32x4.div (local.get $a) (local.get $b))) (br $set))
+          (local.set $r (f32x4.div (local.get $b) (local.get $a))))
+        (v128.store (i32.add (local.get $y) (local.get $k)) (local.get $r))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $cl)))
+      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+      (local.set $y (i32.add (local.get $y) (local.get $rowBytes)))
+      (br $rowLoop))))
+
+  ;; Gradient of a 2×2, stride-2, unpadded max pool. x and dx are [R·2, Wo·2, C] (R = N·Ho image
+  ;; rows of the output), dy is [R, Wo, C]. Each window's gradient goes to its first maximum in
+  ;; row-major order, found as a sequential scan with a strict ">" from −∞ would find it (pmax
+  ;; is exactly "if (v > m) m = v"); a window of −∞ and NaN only gets no gradient.
+  (func (export "maxpool2_grad")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $r i32) (param $wo i32) (param $c i32)
+    (local $pix i32) (local $rowIn i32) (local $xa i32) (local $xb i32) (local $da i32)
+    (local $db i32) (local $ox i32) (local $k i32)
+    (local $a v128) (local $b v128) (local $cc v128) (local $d v128) (local $m v128)
+    (local $g v128) (local $valid v128) (local $sel v128) (local $taken v128)
+    (local.set $pix (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rowIn (i32.mul (local.get $pix) (i32.shl (local.get $wo) (i32.const 1))))
+    (block $done (loop $rowLoop
+      (br_if $done (i32.eqz (local.get $r)))
+      (local.set $xa (local.get $x))
+      (local.set $xb (i32.add (local.get $x) (local.get $rowIn)))
+      (local.set $da (local.get $dx))
+      (local.set $db (i32.add (local.get $dx) (local.get $rowIn)))
+      (local.set $ox (local.get $wo))
+      (block $colsDone (loop $colLoop
+        (br_if $colsDone (i32.eqz (local.get $ox)))
+        (local.set $k (i32.const 0))
+        (block $cd (loop $cl
+          (br_if $cd (i32.ge_u (local.get $k) (local.get $pix)))
+          (local.set $a (v128.load (i32.add (local.get $xa) (local.get $k))))
+          (local.set $b (v128.load (i32.add (i32.add (local.get $xa) (local.get $pix)) (local.get $k))))
+          (local.set $cc (v128.load (i32.add (local.get $xb) (local.get $k))))
+          (local.set $d (v128.load (i32.add (i32.add (local.get $xb) (local.get $pix)) (local.get $k))))
+          (local.set $m
+            (f32x4.pmax
+              (f32x4.pmax
+                (f32x4.pmax
+                  (f32x4.pmax (v128.const f32x4 -inf -inf -inf -inf) (local.get $a))
+                  (local.get $b))
+                (local.get $cc))
+              (local.get $d)))
+          (local.set $valid (f32x4.gt (local.get $m) (v128.const f32x4 -inf -inf -inf -inf)))
+          (local.set $g (v128.and (v128.load (i32.add (local.get $dy) (local.get $k))) (local.get $valid)))
+          ;; first of a, b, c, d equal to m takes g
+          (local.set $sel (f32x4.eq (local.get $a) (local.get $m)))
+          (v128.store (i32.add (local.get $da) (local.get $k)) (v128.and (local.get $g) (local.get $sel)))
+          (local.set $taken (local.get $sel))
+          (local.set $sel (v128.andnot (f32x4.eq (local.get $b) (local.get $m)) (local.get $taken)))
+          (v128.store (i32.add (i32.add (local.get $da) (local.get $pix)) (local.get $k))
+            (v128.and (local.get $g) (local.get $sel)))
+          (local.set $taken (v128.or (local.get $taken) (local.get $sel)))
+          (local.set $sel (v128.andnot (f32x4.eq (local.get $cc) (local.get $m)) (local.get $taken)))
+          (v128.store (i32.add (local.get $db) (local.get $k)) (v128.and (local.get $g) (local.get $sel)))
+          (local.set $taken (v128.or (local.get $taken) (local.get $sel)))
+          (local.set $sel (v128.andnot (f32x4.eq (local.get $d) (local.get $m)) (local.get $taken)))
+          (v128.store (i32.add (i32.add (local.get $db) (local.get $pix)) (local.get $k))
+            (v128.and (local.get $g) (local.get $sel)))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $cl)))
+        (local.set $xa (i32.add (local.get $xa) (i32.shl (local.get $pix) (i32.const 1))))
+        (local.set $xb (i32.add (local.get $xb) (i32.shl (local.get $pix) (i32.const 1))))
+        (local.set $da (i32.add (local.get $da) (i32.shl (local.get $pix) (i32.const 1))))
+        (local.set $db (i32.add (local.get $db) (i32.shl (local.get $pix) (i32.const 1))))
+        (local.set $dy (i32.add (local.get $dy) (local.get $pix)))
+        (local.set $ox (i32.sub (local.get $ox) (i32.const 1)))
+        (br $colLoop)))
+      (local.set $x (i32.add (local.get $x) (i32.shl (local.get $rowIn) (i32.const 1))))
+      (local.set $dx (i32.add (local.get $dx) (i32.shl (local.get $rowIn) (i32.const 1))))
+      (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+      (br $rowLoop))))
+
+  ;; dst[r·dstStride + k] = src[r·srcStride + k] for r < rows, k < len (all in floats; len % 4
+  ;; == 0): one channel block of a concatenation or a split along the last axis.
+  (func (export "copy_rows")
+    (param $src i32) (param $srcStride i32) (param $dst i32) (param $dstStride i32)
+    (param $rows i32) (param $len i32)
+    (local $k i32) (local $lenBytes i32) (local $sb i32) (local $db i32)
+    (local.set $lenBytes (i32.shl (local.get $len) (i32.const 2)))
+    (local.set $sb (i32.shl (local.get $srcStride) (i32.const 2)))
+    (local.set $db (i32.shl (local.get $dstStride) (i32.const 2)))
+    (block $done (loop $rowLoop
+      (br_if $done (i32.eqz (local.get $rows)))
+      (local.set $k (i32.const 0))
+      (block $cd (loop $cl
+        (br_if $cd (i32.ge_u (local.get $k) (local.get $lenBytes)))
+        (v128.store (i32.add (local.get $dst) (local.get $k))
+          (v128.load (i32.add (local.get $src) (local.get $k))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $cl)))
+      (local.set $src (i32.add (local.get $src) (local.get $sb)))
+      (local.set $dst (i32.add (local.get $dst) (local.get $db)))
+      (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+      (br $rowLoop))))
+)
