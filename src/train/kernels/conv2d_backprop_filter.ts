@@ -22,6 +22,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { dropView, heapView, ptr, type WasmBackendLike, wasmOpsFor } from "./wasm_ops.ts";
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -84,8 +85,9 @@ export interface MatMulFilterGradOptions {
    * `taps`: x is transposed once to channel-major [Cin, N, H, W]; each filter tap is then a
    * strided slice [Cin, rows] and a matmul with dy [rows, Cout], with no column buffer and no
    * transposed-A matmul.
+   * `planes` (wasm, stride 1; else `taps`): see {@linkcode conv2dBackpropFilterPlanes}.
    */
-  method?: "im2col" | "taps";
+  method?: "im2col" | "taps" | "planes";
   /**
    * With `taps`: concatenate the chunk's taps into one channel-major column buffer
    * [kh·kw·Cin, rows] and run one matmul instead of one per tap (dy is packed once).
@@ -109,7 +111,11 @@ export function makeConv2DBackpropFilterMatMul(opts: MatMulFilterGradOptions): t
     const a = attrs as unknown as FilterGradAttrs;
     if (a.dataFormat === "NCHW") throw new Error("Conv2DBackpropFilter: NCHW is not supported");
     const c = convInfo(x.shape, a);
-    return opts.method === "taps"
+    if (opts.method === "planes") {
+      const out = conv2dBackpropFilterPlanes(backend as Backend, x, dy, c, opts.maxColElements);
+      if (out !== undefined) return out;
+    }
+    return opts.method === "taps" || opts.method === "planes"
       ? conv2dBackpropFilterTaps(backend as Backend, x, dy, c, opts)
       : conv2dBackpropFilterMatMul(backend as Backend, x, dy, c, opts);
   };
@@ -226,6 +232,96 @@ export function conv2dBackpropFilterMatMul(
   temps.forEach(free);
   const out = callKernel("Reshape", backend, { x: acc as TensorInfo }, { shape: [kh, kw, ci, co] });
   free(acc as TensorInfo);
+  return out;
+}
+
+/**
+ * The filter gradient without any per-tap copy (wasm, stride 1; `undefined` when it does not
+ * apply). x is scattered once into channel-major planes of the zero-padded grid
+ * [Cin, N·hp·wp] (hp = Ho + kh − 1, wp = Wo + kw − 1) and dy once into the same grid
+ * [N·hp·wp, Cout] (zero where no output pixel is). With pos = (n·hp + y)·wp + x, the tap (i, j)
+ * reads the padded input at pos + i·wp + j, so its column matrix is the plane buffer viewed from
+ * offset i·wp + j: dW[i, j] = planes[:, off : off + P] × dyGrid is one `BatchMatMul` on a heap
+ * view, with no copy. Rows that run past their plane into the next one only meet zero rows of
+ * dyGrid (every real output pixel's pos + off stays inside its plane), and the last plane has
+ * `off` floats of zeroed slack. Images are taken in groups of at most `maxElements` floats of
+ * planes.
+ */
+export function conv2dBackpropFilterPlanes(
+  backend: Backend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  c: tf.backend_util.Conv2DInfo,
+  maxElements: number,
+): TensorInfo | undefined {
+  const wb = backend as unknown as WasmBackendLike;
+  const ops = wasmOpsFor(backend);
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = c;
+  const { strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo, batchSize: n } = c;
+  const { top, bottom, left, right } = c.padInfo;
+  const [, h, w] = x.shape;
+  if (
+    ops === undefined || wasmHeapOf(backend) === undefined || sh !== 1 || sw !== 1 ||
+    c.dilationHeight !== 1 || c.dilationWidth !== 1 || x.dtype !== "float32" ||
+    Math.min(top, bottom, left, right) < 0 || (wo * co) % 4 !== 0 || n * ho * wo === 0
+  ) {
+    return undefined;
+  }
+  const hp = ho + kh - 1, wp = wo + kw - 1;
+  if (h + top > hp || w + left > wp) return undefined;
+  const slack = (kh - 1) * wp + (kw - 1);
+  const perImage = hp * wp;
+  const nb = Math.max(1, Math.min(n, Math.floor(maxElements / (ci * perImage))));
+  const acc = new Float64Array(kh * kw * ci * co);
+  for (let n0 = 0; n0 < n; n0 += nb) {
+    const m = Math.min(nb, n - n0);
+    const plane = m * perImage;
+    const planes = wb.makeOutput([ci * plane + slack], "float32");
+    (wb.typedArrayFromHeap(planes) as Float32Array).fill(0);
+    ops.to_planes(
+      ptr(wb, x) + 4 * n0 * h * w * ci,
+      m,
+      h,
+      w,
+      ci,
+      ptr(wb, planes),
+      plane,
+      hp,
+      wp,
+      top,
+      left,
+    );
+    const grid = wb.makeOutput([1, plane, co], "float32");
+    (wb.typedArrayFromHeap(grid) as Float32Array).fill(0);
+    for (let b = 0; b < m; b++) {
+      ops.copy_rows(
+        ptr(wb, dy) + 4 * (n0 + b) * ho * wo * co,
+        wo * co,
+        ptr(wb, grid) + 4 * b * perImage * co,
+        wp * co,
+        ho,
+        wo * co,
+      );
+    }
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const cols = heapView(wb, [1, ci, plane], ptr(wb, planes) + 4 * (i * wp + j));
+        const part = callKernel("BatchMatMul", backend, { a: cols, b: grid }, {
+          transposeA: false,
+          transposeB: false,
+        });
+        dropView(wb, cols);
+        const v = wb.typedArrayFromHeap(part) as Float32Array; // [ci, co]
+        const base = (i * kw + j) * ci * co;
+        for (let e = 0; e < ci * co; e++) acc[base + e] += v[e];
+        backend.disposeData(part.dataId);
+      }
+    }
+    backend.disposeData(planes.dataId);
+    backend.disposeData(grid.dataId);
+  }
+  const out = wb.makeOutput([kh, kw, ci, co], "float32");
+  (wb.typedArrayFromHeap(out) as Float32Array).set(acc);
   return out;
 }
 

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { makeConv2DBackpropFilterMatMul } from "./conv2d_backprop_filter.ts";
+import {
+  conv2dBackpropFilterPlanes,
+  makeConv2DBackpropFilterMatMul,
+} from "./conv2d_backprop_filter.ts";
 import { hasWebGpuAdapter, randomArray, relL2, runOn } from "./testing.ts";
 
 /** One convolution case; `transpose` tests conv2dTranspose (Conv2DBackpropInput forward). */
@@ -265,3 +268,65 @@ Deno.test("project conv kernels free every intermediate on the backend (numDataI
     }
   }
 });
+
+// The planes method (wasm, stride 1): every tap is a heap view of one plane buffer. Cases cover
+// 'same' with symmetric (3×3) and asymmetric (2×2: bottom/right only) padding, 'valid', 1×1, odd
+// channel counts, and image groups of one (a tiny plane limit) as well as all images at once.
+const PLANE_CASES: ConvCase[] = [
+  { name: "3x3 same 7x9 cin 3", n: 3, h: 7, w: 9, cin: 3, cout: 4, k: 3, stride: 1, pad: "same" },
+  { name: "2x2 same 5x6 cin 5", n: 2, h: 5, w: 6, cin: 5, cout: 2, k: 2, stride: 1, pad: "same" },
+  { name: "3x3 valid 6x5", n: 2, h: 6, w: 5, cin: 4, cout: 4, k: 3, stride: 1, pad: "valid" },
+  { name: "1x1 5x4", n: 3, h: 5, w: 4, cin: 7, cout: 8, k: 1, stride: 1, pad: "same" },
+];
+
+for (const maxElements of [1, 1 << 24]) {
+  Deno.test(`wasm planes filter gradient (≤ ${maxElements} plane floats a group) equals stock cpu without falling back`, async () => {
+    const refs: Float32Array[] = [];
+    for (const [i, c] of PLANE_CASES.entries()) {
+      refs.push((await runOn("cpu", true, convGrads(c, 110 + i)))[2]);
+    }
+    await runOn("wasm", false, () => []);
+    const ours = tf.getKernel("Conv2DBackpropFilter", "wasm")!;
+    tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
+    tf.registerKernel({
+      kernelName: "Conv2DBackpropFilter",
+      backendName: "wasm",
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const a = attrs as unknown as {
+          strides: number;
+          pad: "same" | "valid";
+          filterShape: [number, number, number, number];
+        };
+        const x = inputs.x as tf.TensorInfo;
+        const info = tf.backend_util.computeConv2DInfo(
+          x.shape as [number, number, number, number],
+          a.filterShape,
+          a.strides,
+          1,
+          a.pad,
+        );
+        const out = conv2dBackpropFilterPlanes(
+          backend as tf.KernelBackend,
+          x,
+          inputs.dy as tf.TensorInfo,
+          info,
+          maxElements,
+        );
+        if (out === undefined) throw new Error("planes method did not apply");
+        return out;
+      },
+    });
+    try {
+      for (const [i, c] of PLANE_CASES.entries()) {
+        const before = tf.engine().backend.numDataIds();
+        const got = tf.tidy(() => convGrads(c, 110 + i)()[2].dataSync() as Float32Array);
+        const err = relL2(got, refs[i]);
+        assert.ok(err <= TOL, `${c.name} dW: relative L2 ${err.toExponential(2)}`);
+        assert.equal(tf.engine().backend.numDataIds(), before, `${c.name}: backend data`);
+      }
+    } finally {
+      tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
+      tf.registerKernel(ours);
+    }
+  });
+}

@@ -6,7 +6,7 @@
  * | webgpu | `Conv2DBackpropFilter` | stock shader loops over N·H·W; Mesa stops loops at 65 535 → wrong gradients |
  * | wasm | `Conv2DBackpropFilter` | missing in tfjs-backend-wasm 4.22 (training fails) |
  * | wasm | `Conv2DBackpropInput` | stock is a direct loop; rewritten onto XNNPACK conv / matmul |
- * | wasm | `Sum`, `Mean`, `FusedBatchNorm`, `MaxPoolGrad`, `Concat`, `SplitV`, `Identity`, `Cast`, `Add`, `Sub`, `Multiply`, `RealDiv` | memory-bound; see `./wasm_ops.ts` |
+ * | wasm | `Sum`, `Mean`, `FusedBatchNorm`, `MaxPoolGrad`, `Concat`, `SplitV`, `DepthToSpace`, `Identity`, `Cast`, `Add`, `Sub`, `Multiply`, `RealDiv` | memory-bound; see `./wasm_ops.ts` |
  * | cpu | `Conv2DBackpropFilter` | stock reads element by element through `TensorBuffer.get` |
  * | all | gradient of `FusedBatchNorm` | stock tiles per-channel factors to full size (`Tile`) |
  *
@@ -31,6 +31,7 @@ import {
   makeChannelBinary,
   makeChannelReduce,
   makeConcat,
+  makeDepthToSpace,
   makeFusedBatchNorm,
   makeIdentity,
   makeMaxPoolGrad,
@@ -54,15 +55,15 @@ export function projectKernels(
         kernelFunc: makeConv2DBackpropFilterMatMul({ maxRows: 16384, maxColElements: 1 << 24 }),
       }];
     case "wasm":
-      // ≤ 16 MiB column buffer per chunk.
+      // ≤ 64 MiB of planes (or column buffer) per chunk.
       return [{
         kernelName: "Conv2DBackpropFilter",
         backendName: "wasm",
         kernelFunc: makeConv2DBackpropFilterMatMul({
           maxRows: 1 << 20,
-          maxColElements: 1 << 22,
+          maxColElements: 1 << 24,
           transposeCols: true,
-          method: "taps",
+          method: "planes",
         }),
       }, {
         kernelName: "Conv2DBackpropInput",
@@ -87,6 +88,7 @@ function wasmOps(stockOf: (kernelName: string) => tf.KernelFunc): tf.KernelConfi
     ["MaxPoolGrad", makeMaxPoolGrad],
     ["Concat", makeConcat],
     ["SplitV", makeSplitV],
+    ["DepthToSpace", makeDepthToSpace],
     ["Identity", makeIdentity],
     ["Cast", makeCast],
     ...(["Add", "Sub", "Multiply", "RealDiv"] as const).map((

@@ -11,6 +11,7 @@
  * | `FusedBatchNorm` | per element index arithmetic | (x − μ)·a + β, 4 channels per instruction |
  * | `MaxPoolGrad` 2×2 stride 2 | generic window loop | one pass over the windows |
  * | `Concat` / `SplitV` on the channel axis (U-Net skips) | strided slices | row copies |
+ * | `DepthToSpace` (the 2×2 transposed convolution's scatter) | per element loop | row copies |
  * | `Add`, `Sub`, `Multiply`, `RealDiv` of a tensor and a per-channel vector | generic broadcast loop | 4 channels per instruction |
  * | `Identity` (tfjs clones every tensor saved for the gradient), `Cast` to the same dtype | copies the tensor | shares it (reference count), as the cpu backend does |
  *
@@ -27,7 +28,7 @@ import { WASM_OPS_BASE64, WASM_OPS_SHARED_BASE64 } from "./wasm_ops_bytes.ts";
 type TensorInfo = tf.TensorInfo;
 
 /** The exports of `wasm_ops.wat` (pointers are byte offsets into the tfjs heap). */
-interface OpsExports {
+export interface OpsExports {
   chan_sum(x: number, rows: number, c: number, out: number, tmp: number): void;
   chan_norm(
     x: number,
@@ -40,6 +41,19 @@ interface OpsExports {
   ): void;
   chan_binop(x: number, rows: number, c: number, v: number, y: number, op: number): void;
   maxpool2_grad(x: number, dy: number, dx: number, r: number, wo: number, c: number): void;
+  to_planes(
+    src: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    dst: number,
+    plane: number,
+    hp: number,
+    wp: number,
+    pt: number,
+    pl: number,
+  ): void;
   copy_rows(
     src: number,
     srcStride: number,
@@ -51,10 +65,17 @@ interface OpsExports {
 }
 
 /** What these kernels use of tfjs-backend-wasm's `BackendWasm`. */
-interface WasmBackendLike {
-  wasm: { asm?: { memory?: unknown }; wasmMemory?: unknown };
-  dataIdMap: { get(dataId: unknown): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+export interface WasmBackendLike {
+  wasm: {
+    asm?: { memory?: unknown };
+    wasmMemory?: unknown;
+    tfjs: { disposeData(id: number): void };
+  };
+  dataIdMap: {
+    get(dataId: unknown): { id: number; memoryOffset: number } | undefined;
+    delete(dataId: unknown): void;
+  };
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: unknown): boolean;
   incRef(dataId: unknown): void;
@@ -90,8 +111,29 @@ export function wasmOpsFor(backend: unknown): OpsExports | undefined {
   return ops;
 }
 
-function ptr(backend: WasmBackendLike, t: TensorInfo): number {
+/** Byte offset of `t`'s data in the wasm heap. */
+export function ptr(backend: WasmBackendLike, t: TensorInfo): number {
   return backend.dataIdMap.get(t.dataId)!.memoryOffset;
+}
+
+/**
+ * A float32 tensor of `shape` viewing the heap at byte offset `memoryOffset` inside another
+ * tensor's buffer (no allocation, no copy). Release it with {@linkcode dropView}, never with
+ * `disposeData` (that would free memory it does not own).
+ */
+export function heapView(
+  backend: WasmBackendLike,
+  shape: number[],
+  memoryOffset: number,
+): TensorInfo {
+  return backend.makeOutput(shape, "float32", memoryOffset);
+}
+
+/** Unregisters a {@linkcode heapView} without freeing the memory under it. */
+export function dropView(backend: WasmBackendLike, t: TensorInfo): void {
+  const data = backend.dataIdMap.get(t.dataId)!;
+  backend.wasm.tfjs.disposeData(data.id);
+  backend.dataIdMap.delete(t.dataId);
 }
 
 function size(shape: readonly number[]): number {
@@ -334,6 +376,48 @@ export function makeSplitV(stock: tf.KernelFunc): tf.KernelFunc {
       src += 4 * c;
       return out;
     });
+  };
+}
+
+/**
+ * `DepthToSpace` (NHWC, TensorFlow's block order): out[n, y·b + i, x·b + j, c] =
+ * in[n, y, x, (i·b + j)·C + c]. For fixed (n, y, i) the b·C values of each input pixel at block
+ * row i are one contiguous run in both tensors, so each output row is one `copy_rows` call.
+ */
+export function makeDepthToSpace(stock: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as WasmBackendLike;
+    const x = args.inputs.x as TensorInfo;
+    const { blockSize: b, dataFormat } = args.attrs as unknown as {
+      blockSize: number;
+      dataFormat: "NHWC" | "NCHW";
+    };
+    const ops = wasmOpsFor(backend);
+    if (
+      ops === undefined || x.dtype !== "float32" || dataFormat !== "NHWC" ||
+      x.shape.length !== 4 || size(x.shape) === 0
+    ) {
+      return stock(args);
+    }
+    const [n, h, w, depth] = x.shape;
+    const c = depth / (b * b);
+    if (!Number.isInteger(c) || (b * c) % 4 !== 0) return stock(args);
+    const out = backend.makeOutput([n, h * b, w * b, c], "float32");
+    const src = ptr(backend, x), dst = ptr(backend, out);
+    const run = 4 * b * c; // bytes of one pixel's block row
+    for (let r = 0; r < n * h; r++) {
+      for (let i = 0; i < b; i++) {
+        ops.copy_rows(
+          src + r * w * b * run + i * run,
+          b * b * c,
+          dst + (r * b + i) * w * run,
+          b * c,
+          w,
+          b * c,
+        );
+      }
+    }
+    return out;
   };
 }
 

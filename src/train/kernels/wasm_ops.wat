@@ -189,6 +189,50 @@
       (local.set $r (i32.sub (local.get $r) (i32.const 1)))
       (br $rowLoop))))
 
+  ;; Scatters NHWC pixels [N, H, W, C] into channel-major planes of a padded grid for the filter
+  ;; gradient: dst[q·P + (n·hp + y + pt)·wp + x + pl] = src[((n·H + y)·W + x)·C + q], P = plane
+  ;; (floats). Grid cells outside the image are left as they are (the caller zero-fills them).
+  (func (export "to_planes")
+    (param $src i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $dst i32)
+    (param $plane i32) (param $hp i32) (param $wp i32) (param $pt i32) (param $pl i32)
+    (local $img i32) (local $y i32) (local $x i32) (local $q i32) (local $d i32)
+    (local $planeBytes i32)
+    (local.set $planeBytes (i32.shl (local.get $plane) (i32.const 2)))
+    (local.set $img (i32.const 0))
+    (block $imgsDone (loop $imgLoop
+      (br_if $imgsDone (i32.ge_u (local.get $img) (local.get $n)))
+      (local.set $y (i32.const 0))
+      (block $rowsDone (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $h)))
+        (local.set $x (i32.const 0))
+        (block $colsDone (loop $colLoop
+          (br_if $colsDone (i32.ge_u (local.get $x) (local.get $w)))
+          ;; d = dst + 4·((img·hp + y + pt)·wp + x + pl)
+          (local.set $d
+            (i32.add (local.get $dst)
+              (i32.shl
+                (i32.add
+                  (i32.mul
+                    (i32.add (i32.mul (local.get $img) (local.get $hp))
+                      (i32.add (local.get $y) (local.get $pt)))
+                    (local.get $wp))
+                  (i32.add (local.get $x) (local.get $pl)))
+                (i32.const 2))))
+          (local.set $q (local.get $c))
+          (block $chDone (loop $chLoop
+            (br_if $chDone (i32.eqz (local.get $q)))
+            (f32.store (local.get $d) (f32.load (local.get $src)))
+            (local.set $src (i32.add (local.get $src) (i32.const 4)))
+            (local.set $d (i32.add (local.get $d) (local.get $planeBytes)))
+            (local.set $q (i32.sub (local.get $q) (i32.const 1)))
+            (br $chLoop)))
+          (local.set $x (i32.add (local.get $x) (i32.const 1)))
+          (br $colLoop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rowLoop)))
+      (local.set $img (i32.add (local.get $img) (i32.const 1)))
+      (br $imgLoop))))
+
   ;; dst[r·dstStride + k] = src[r·srcStride + k] for r < rows, k < len (all in floats; len % 4
   ;; == 0): one channel block of a concatenation or a split along the last axis.
   (func (export "copy_rows")

@@ -7,6 +7,7 @@ import {
   makeChannelBinary,
   makeChannelReduce,
   makeConcat,
+  makeDepthToSpace,
   makeFusedBatchNorm,
   makeIdentity,
   makeMaxPoolGrad,
@@ -182,6 +183,15 @@ Deno.test("wasm Concat and SplitV on the channel axis equal stock cpu", async ()
     () => tf.split(t(35, [2, 3, 5, 16]), [4, 8, 4], 3),
   );
   await matchesCpu("split even", "SplitV", makeSplitV, () => tf.split(t(36, [3, 8]), 2, -1));
+});
+
+Deno.test("wasm DepthToSpace equals stock cpu (block 2 and 3, odd sides)", async () => {
+  await matchesCpu("d2s 2", "DepthToSpace", makeDepthToSpace, () => [
+    tf.depthToSpace(t(37, [2, 3, 5, 16]) as tf.Tensor4D, 2),
+  ]);
+  await matchesCpu("d2s 3", "DepthToSpace", makeDepthToSpace, () => [
+    tf.depthToSpace(t(38, [1, 2, 3, 36]) as tf.Tensor4D, 3),
+  ]);
 });
 
 Deno.test("wasm per-channel Add, Sub, Multiply, RealDiv equal stock cpu, vector on either side", async () => {
