@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { registerProjectKernels, restoreStockKernels } from "./kernels/mod.ts";
+import { startWasmOpsHelper } from "./kernels/wasm_ops.ts";
 import { MAX_WASM_THREADS, withThreadedWasm } from "./wasm_threads.ts";
 
 /** What the user asks for (`--backend`). */
@@ -189,6 +190,8 @@ async function activate(
   if (!ok) return false;
   if (stockKernels) restoreStockKernels(name);
   else registerProjectKernels(name);
+  // The threaded build's shared heap lets this project's wasm kernels use a second thread too.
+  if (name === "wasm" && !stockKernels) await startWasmOpsHelper(tf.backend());
   return true;
 }
 

@@ -5,11 +5,14 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, wantedWasmThreads } from "./backends.ts";
 import { randomArray, relL2 } from "./kernels/testing.ts";
+import { wasmOpsHelperFor } from "./kernels/wasm_ops.ts";
 
 /** What the child reports. */
 interface ChildReport {
   reason: string;
   globalsRestored: boolean;
+  /** Whether the project's wasm kernels got their helper thread. */
+  helper: boolean;
   /** Relative L2 of wasm (threaded) against cpu, per quantity. */
   err: Record<string, number>;
 }
@@ -25,13 +28,25 @@ async function compute(): Promise<Record<string, Float32Array>> {
   const y = tf.conv2d(x, w, 1, "same");
   const [dx, dw] = tf.grads(f)([x, w]);
   const mm = tf.matMul(a, b);
+  // Channel counts the project's blocked filter-gradient matmul takes (Cin % 4, Cout % 8), large
+  // enough to be split with the helper thread; then the memory-bound kernels on the shared heap.
+  const x2 = tf.tensor4d(randomArray(5, 2 * 17 * 19 * 8), [2, 17, 19, 8]);
+  const w2 = tf.tensor4d(randomArray(6, 3 * 3 * 8 * 16), [3, 3, 8, 16]);
+  const [dw2] = tf.grads((ww: tf.Tensor) => f(x2, ww))([w2]);
+  const dbn = tf.grad((v: tf.Tensor) => {
+    const { mean, variance } = tf.moments(v, [0, 1, 2]);
+    const n = tf.relu(tf.batchNorm(v, mean, variance, tf.zeros([8]), tf.ones([8]), 1e-5));
+    return tf.sum(tf.square(tf.maxPool(n as tf.Tensor4D, 2, 2, "valid")));
+  })(tf.slice(x2, [0, 0, 0, 0], [2, 16, 18, 8]));
   const out = {
     conv: await y.data() as Float32Array,
     dx: await dx.data() as Float32Array,
     dw: await dw.data() as Float32Array,
     matMul: await mm.data() as Float32Array,
+    dwBlocked: await dw2.data() as Float32Array,
+    batchNormPool: await dbn.data() as Float32Array,
   };
-  tf.dispose([x, w, a, b, y, dx, dw, mm]);
+  tf.dispose([x, w, a, b, y, dx, dw, mm, x2, w2, dw2, dbn]);
   return out;
 }
 
@@ -40,6 +55,7 @@ async function child(): Promise<ChildReport> {
   const before = [g.Worker, g.Blob, URL.createObjectURL];
   const info = await initBackend("wasm", { wasmThreads: 2 });
   const after = [g.Worker, g.Blob, URL.createObjectURL];
+  const helper = wasmOpsHelperFor(tf.backend()) !== undefined;
   const wasm = await compute();
   await initBackend("cpu", { stockKernels: true });
   const cpu = await compute();
@@ -48,6 +64,7 @@ async function child(): Promise<ChildReport> {
   return {
     reason: info.reason,
     globalsRestored: before.every((v, i) => v === after[i]),
+    helper,
     err,
   };
 }
@@ -57,7 +74,7 @@ if (import.meta.main) {
   Deno.exit(0);
 }
 
-Deno.test("wasm threads: the threaded SIMD build starts with 2 threads and matches cpu", async () => {
+Deno.test("wasm threads: the threaded SIMD build starts with 2 threads (and the project's helper thread) and matches cpu", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(import.meta.url).pathname],
     stdout: "piped",
@@ -69,6 +86,7 @@ Deno.test("wasm threads: the threaded SIMD build starts with 2 threads and match
   const report = JSON.parse(lines[lines.length - 1]) as ChildReport;
   assert.match(report.reason, /SIMD, 2 threads/);
   assert.ok(report.globalsRestored, "Worker, Blob and URL.createObjectURL are put back");
+  assert.ok(report.helper, "the project's wasm kernels started their helper thread");
   const worst = Math.max(...Object.values(report.err));
   assert.ok(worst <= 1e-4, `relative L2 vs cpu: ${JSON.stringify(report.err)}`);
 });

@@ -22,7 +22,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { dropView, heapView, ptr, type WasmBackendLike, wasmOpsFor } from "./wasm_ops.ts";
+import {
+  dropView,
+  heapView,
+  ptr,
+  type WasmBackendLike,
+  wasmOpsFor,
+  wasmOpsHelperFor,
+} from "./wasm_ops.ts";
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -302,6 +309,36 @@ export function conv2dBackpropFilterPlanes(
         ho,
         wo * co,
       );
+    }
+    if (ci % 4 === 0 && co % 8 === 0) {
+      // All taps in one pass of this project's blocked matmul (wasm_ops.wat `dw_gemm`); with a
+      // helper thread (threaded tfjs build) each thread takes half of the grid positions.
+      const taps = kh * kw, size = taps * ci * co;
+      const helper = plane >= 256 ? wasmOpsHelperFor(backend) : undefined;
+      const work = wb.makeOutput([taps + 2 * size], "float32");
+      const w32 = wb.typedArrayFromHeap(work) as Float32Array;
+      w32.fill(0);
+      const offs = new Int32Array(w32.buffer, w32.byteOffset, taps);
+      for (let t = 0; t < taps; t++) offs[t] = Math.floor(t / kw) * wp + (t % kw);
+      const base = ptr(wb, work), pp = ptr(wb, planes), pg = ptr(wb, grid);
+      const out1 = base + 4 * taps, out2 = out1 + 4 * size;
+      if (helper !== undefined) {
+        const half = Math.floor(plane / 2);
+        helper.start("dw_gemm", [pp, plane, pg, co, ci, base, taps, half, plane, out2]);
+        try {
+          ops.dw_gemm(pp, plane, pg, co, ci, base, taps, 0, half, out1);
+        } finally {
+          helper.finish();
+        }
+      } else {
+        ops.dw_gemm(pp, plane, pg, co, ci, base, taps, 0, plane, out1);
+      }
+      const v = wb.typedArrayFromHeap(work) as Float32Array;
+      for (let e = 0; e < size; e++) acc[e] += v[taps + e] + v[taps + size + e];
+      backend.disposeData(work.dataId);
+      backend.disposeData(planes.dataId);
+      backend.disposeData(grid.dataId);
+      continue;
     }
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {

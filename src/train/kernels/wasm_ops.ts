@@ -24,6 +24,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { decodeBase64 } from "../../base64.ts";
 import { WASM_OPS_BASE64, WASM_OPS_SHARED_BASE64 } from "./wasm_ops_bytes.ts";
+import { type OpsHelper, opsHelperFor, startOpsHelper } from "./wasm_ops_helper.ts";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -41,6 +42,18 @@ export interface OpsExports {
   ): void;
   chan_binop(x: number, rows: number, c: number, v: number, y: number, op: number): void;
   maxpool2_grad(x: number, dy: number, dx: number, r: number, wo: number, c: number): void;
+  dw_gemm(
+    planes: number,
+    plane: number,
+    grid: number,
+    co: number,
+    ci: number,
+    offs: number,
+    ntaps: number,
+    k0: number,
+    k1: number,
+    out: number,
+  ): void;
   to_planes(
     src: number,
     n: number,
@@ -91,24 +104,56 @@ function heapMemory(backend: WasmBackendLike): WebAssembly.Memory | undefined {
   return undefined;
 }
 
-/** This project's module instantiated on `backend`'s heap (cached per heap). */
-export function wasmOpsFor(backend: unknown): OpsExports | undefined {
+const modules = new Map<boolean, WebAssembly.Module>();
+
+/** The compiled module for a plain (`shared` false) or shared heap, compiled once. */
+function opsModule(shared: boolean): WebAssembly.Module {
+  let m = modules.get(shared);
+  if (m === undefined) {
+    m = new WebAssembly.Module(decodeBase64(shared ? WASM_OPS_SHARED_BASE64 : WASM_OPS_BASE64));
+    modules.set(shared, m);
+  }
+  return m;
+}
+
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** `backend`'s heap memory when `backend` is tfjs-backend-wasm, else undefined. */
+function memoryOf(backend: unknown): WebAssembly.Memory | undefined {
   const b = backend as Partial<WasmBackendLike>;
   if (b.wasm === undefined || b.dataIdMap === undefined) return undefined;
-  const memory = heapMemory(b as WasmBackendLike);
+  return heapMemory(b as WasmBackendLike);
+}
+
+/** This project's module instantiated on `backend`'s heap (cached per heap). */
+export function wasmOpsFor(backend: unknown): OpsExports | undefined {
+  const memory = memoryOf(backend);
   if (memory === undefined) return undefined;
   let ops = instances.get(memory);
   if (ops === undefined) {
-    const shared = typeof SharedArrayBuffer !== "undefined" &&
-      memory.buffer instanceof SharedArrayBuffer;
-    const bytes = decodeBase64(shared ? WASM_OPS_SHARED_BASE64 : WASM_OPS_BASE64);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-      env: { memory },
-    });
+    const instance = new WebAssembly.Instance(opsModule(isShared(memory)), { env: { memory } });
     ops = instance.exports as unknown as OpsExports;
     instances.set(memory, ops);
   }
   return ops;
+}
+
+/**
+ * Starts the second thread for these kernels when `backend` is tfjs-backend-wasm's threaded
+ * build (shared heap); resolves to whether one runs. See `./wasm_ops_helper.ts`.
+ */
+export async function startWasmOpsHelper(backend: unknown): Promise<boolean> {
+  const memory = memoryOf(backend);
+  if (memory === undefined || !isShared(memory)) return false;
+  return (await startOpsHelper(memory, opsModule(true))) !== undefined;
+}
+
+/** The helper thread started for `backend`'s heap, if any. */
+export function wasmOpsHelperFor(backend: unknown): OpsHelper | undefined {
+  const memory = memoryOf(backend);
+  return memory === undefined ? undefined : opsHelperFor(memory);
 }
 
 /** Byte offset of `t`'s data in the wasm heap. */

@@ -189,6 +189,97 @@
       (local.set $r (i32.sub (local.get $r) (i32.const 1)))
       (br $rowLoop))))
 
+  ;; The filter gradient's matmuls for all taps at once (see conv2dBackpropFilterPlanes):
+  ;; out[t, q, r] += Σ_{k0 ≤ k < k1} planes[q·P + offs[t] + k] · grid[k·co + r] for taps t < ntaps
+  ;; (offs: i32 offsets in floats), q < ci (ci % 4 == 0), r < co (co % 8 == 0). k runs in chunks
+  ;; of 256 so that the grid rows of a chunk stay in cache for every tap and row block; the inner
+  ;; loop keeps a 4 × 8 block of out in eight registers (4 splatted plane values times 2 grid
+  ;; vectors per k). Multiply and add stay separate instructions (no fused multiply-add), so
+  ;; results do not depend on the machine.
+  (func (export "dw_gemm")
+    (param $planes i32) (param $P i32) (param $grid i32) (param $co i32) (param $ci i32)
+    (param $offs i32) (param $ntaps i32) (param $k0 i32) (param $k1 i32) (param $out i32)
+    (local $kc0 i32) (local $kc1 i32) (local $t i32) (local $q i32) (local $r i32)
+    (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32) (local $pb i32) (local $pend i32)
+    (local $Pb i32) (local $rowB i32) (local $o i32) (local $a v128) (local $b0 v128) (local $b1 v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $Pb (i32.shl (local.get $P) (i32.const 2)))
+    (local.set $rowB (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $kc0 (local.get $k0))
+    (block $chunksDone (loop $chunks
+      (br_if $chunksDone (i32.ge_u (local.get $kc0) (local.get $k1)))
+      (local.set $kc1 (i32.add (local.get $kc0) (i32.const 256)))
+      (if (i32.gt_u (local.get $kc1) (local.get $k1)) (then (local.set $kc1 (local.get $k1))))
+      (local.set $t (i32.const 0))
+      (block $tapsDone (loop $taps
+        (br_if $tapsDone (i32.ge_u (local.get $t) (local.get $ntaps)))
+        (local.set $q (i32.const 0))
+        (block $qDone (loop $qs
+          (br_if $qDone (i32.ge_u (local.get $q) (local.get $ci)))
+          (local.set $r (i32.const 0))
+          (block $rDone (loop $rs
+            (br_if $rDone (i32.ge_u (local.get $r) (local.get $co)))
+            ;; o = out + 4·((t·ci + q)·co + r)
+            (local.set $o (i32.add (local.get $out) (i32.shl
+              (i32.add (i32.mul (i32.add (i32.mul (local.get $t) (local.get $ci)) (local.get $q)) (local.get $co)) (local.get $r))
+              (i32.const 2))))
+            (local.set $c00 (v128.load (local.get $o)))
+            (local.set $c01 (v128.load offset=16 (local.get $o)))
+            (local.set $c10 (v128.load (i32.add (local.get $o) (local.get $rowB))))
+            (local.set $c11 (v128.load offset=16 (i32.add (local.get $o) (local.get $rowB))))
+            (local.set $c20 (v128.load (i32.add (local.get $o) (i32.shl (local.get $rowB) (i32.const 1)))))
+            (local.set $c21 (v128.load offset=16 (i32.add (local.get $o) (i32.shl (local.get $rowB) (i32.const 1)))))
+            (local.set $c30 (v128.load (i32.add (local.get $o) (i32.mul (local.get $rowB) (i32.const 3)))))
+            (local.set $c31 (v128.load offset=16 (i32.add (local.get $o) (i32.mul (local.get $rowB) (i32.const 3)))))
+            ;; pa_j = planes + 4·((q + j)·P + offs[t] + kc0)
+            (local.set $pa0 (i32.add (local.get $planes) (i32.shl
+              (i32.add (i32.add (i32.mul (local.get $q) (local.get $P)) (i32.load (i32.add (local.get $offs) (i32.shl (local.get $t) (i32.const 2))))) (local.get $kc0))
+              (i32.const 2))))
+            (local.set $pa1 (i32.add (local.get $pa0) (local.get $Pb)))
+            (local.set $pa2 (i32.add (local.get $pa1) (local.get $Pb)))
+            (local.set $pa3 (i32.add (local.get $pa2) (local.get $Pb)))
+            (local.set $pb (i32.add (local.get $grid) (i32.add (i32.mul (local.get $kc0) (local.get $rowB)) (i32.shl (local.get $r) (i32.const 2)))))
+            (local.set $pend (i32.add (local.get $grid) (i32.add (i32.mul (local.get $kc1) (local.get $rowB)) (i32.shl (local.get $r) (i32.const 2)))))
+            (block $kDone (loop $ks
+              (br_if $kDone (i32.ge_u (local.get $pb) (local.get $pend)))
+              (local.set $b0 (v128.load (local.get $pb)))
+              (local.set $b1 (v128.load offset=16 (local.get $pb)))
+              (local.set $a (v128.load32_splat (local.get $pa0)))
+              (local.set $c00 (f32x4.add (f32x4.mul (local.get $a) (local.get $b0)) (local.get $c00)))
+              (local.set $c01 (f32x4.add (f32x4.mul (local.get $a) (local.get $b1)) (local.get $c01)))
+              (local.set $a (v128.load32_splat (local.get $pa1)))
+              (local.set $c10 (f32x4.add (f32x4.mul (local.get $a) (local.get $b0)) (local.get $c10)))
+              (local.set $c11 (f32x4.add (f32x4.mul (local.get $a) (local.get $b1)) (local.get $c11)))
+              (local.set $a (v128.load32_splat (local.get $pa2)))
+              (local.set $c20 (f32x4.add (f32x4.mul (local.get $a) (local.get $b0)) (local.get $c20)))
+              (local.set $c21 (f32x4.add (f32x4.mul (local.get $a) (local.get $b1)) (local.get $c21)))
+              (local.set $a (v128.load32_splat (local.get $pa3)))
+              (local.set $c30 (f32x4.add (f32x4.mul (local.get $a) (local.get $b0)) (local.get $c30)))
+              (local.set $c31 (f32x4.add (f32x4.mul (local.get $a) (local.get $b1)) (local.get $c31)))
+              (local.set $pa0 (i32.add (local.get $pa0) (i32.const 4)))
+              (local.set $pa1 (i32.add (local.get $pa1) (i32.const 4)))
+              (local.set $pa2 (i32.add (local.get $pa2) (i32.const 4)))
+              (local.set $pa3 (i32.add (local.get $pa3) (i32.const 4)))
+              (local.set $pb (i32.add (local.get $pb) (local.get $rowB)))
+              (br $ks)))
+            (v128.store (local.get $o) (local.get $c00))
+            (v128.store offset=16 (local.get $o) (local.get $c01))
+            (v128.store (i32.add (local.get $o) (local.get $rowB)) (local.get $c10))
+            (v128.store offset=16 (i32.add (local.get $o) (local.get $rowB)) (local.get $c11))
+            (v128.store (i32.add (local.get $o) (i32.shl (local.get $rowB) (i32.const 1))) (local.get $c20))
+            (v128.store offset=16 (i32.add (local.get $o) (i32.shl (local.get $rowB) (i32.const 1))) (local.get $c21))
+            (v128.store (i32.add (local.get $o) (i32.mul (local.get $rowB) (i32.const 3))) (local.get $c30))
+            (v128.store offset=16 (i32.add (local.get $o) (i32.mul (local.get $rowB) (i32.const 3))) (local.get $c31))
+            (local.set $r (i32.add (local.get $r) (i32.const 8)))
+            (br $rs)))
+          (local.set $q (i32.add (local.get $q) (i32.const 4)))
+          (br $qs)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $taps)))
+      (local.set $kc0 (local.get $kc1))
+      (br $chunks))))
+
   ;; Scatters NHWC pixels [N, H, W, C] into channel-major planes of a padded grid for the filter
   ;; gradient: dst[q·P + (n·hp + y + pt)·wp + x + pl] = src[((n·H + y)·W + x)·C + q], P = plane
   ;; (floats). Grid cells outside the image are left as they are (the caller zero-fills them).
