@@ -12,8 +12,8 @@
  * - `TRAIN_BENCH_STEPS` timed steps per case for the script form (default 2)
  * - `TRAIN_BENCH_PROFILE` `1`: the script form also prints a per-kernel profile of one step
  *   (`tf.profile`, kernel time summed by kernel name, largest first)
- * - `VESSEL_SEG_WASM_THREADS` wasm threads (default 1, the single-threaded SIMD build; 2–8 start
- *   the threaded build), see `src/train/backends.ts`
+ * - `VESSEL_SEG_WASM_THREADS` wasm threads (default one per logical CPU; 1 is the
+ *   single-threaded SIMD build, 2–8 the threaded build), see `src/train/backends.ts`
  *
  * `deno bench -A bench/train_step_bench.ts` reports time per step; `deno run -A
  * bench/train_step_bench.ts` prints ms/step and achieved GFLOP/s (3 × forward FLOPs / step time).

@@ -14,7 +14,9 @@ Deno.test("initBackend: explicit cpu and wasm activate the backend and the proje
   const wasm = await initBackend("wasm");
   assert.equal(wasm.name, "wasm");
   assert.equal(tf.getBackend(), "wasm");
-  assert.match(wasm.reason, /SIMD, 1 thread/);
+  // Default: one thread per logical CPU, at most 8.
+  const cpus = Math.min(navigator.hardwareConcurrency, 8);
+  assert.match(wasm.reason, cpus === 1 ? /SIMD, 1 thread\b/ : new RegExp(`SIMD, ${cpus} threads`));
   assert.ok(tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined);
 });
 

@@ -1,6 +1,6 @@
-// The wasm module is built once per process, so the threaded build is checked in a child process
-// (this file run with `deno run`, see the `import.meta.main` block) and compared there with the
-// stock cpu backend.
+// The wasm module is built once per process, so each build (single-threaded, threaded) is checked
+// in a child process (this file run with `deno run THREADS`, see the `import.meta.main` block)
+// and compared there with the stock cpu backend.
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, wantedWasmThreads } from "./backends.ts";
@@ -53,7 +53,7 @@ async function compute(): Promise<Record<string, Float32Array>> {
 async function child(): Promise<ChildReport> {
   const g = globalThis as unknown as Record<string, unknown>;
   const before = [g.Worker, g.Blob, URL.createObjectURL];
-  const info = await initBackend("wasm", { wasmThreads: 2 });
+  const info = await initBackend("wasm", { wasmThreads: Number(Deno.args[0]) });
   const after = [g.Worker, g.Blob, URL.createObjectURL];
   const helper = wasmOpsHelperFor(tf.backend()) !== undefined;
   const wasm = await compute();
@@ -74,22 +74,27 @@ if (import.meta.main) {
   Deno.exit(0);
 }
 
-Deno.test("wasm threads: the threaded SIMD build starts with 2 threads (and the project's helper thread) and matches cpu", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, stderr);
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  const report = JSON.parse(lines[lines.length - 1]) as ChildReport;
-  assert.match(report.reason, /SIMD, 2 threads/);
-  assert.ok(report.globalsRestored, "Worker, Blob and URL.createObjectURL are put back");
-  assert.ok(report.helper, "the project's wasm kernels started their helper thread");
-  const worst = Math.max(...Object.values(report.err));
-  assert.ok(worst <= 1e-4, `relative L2 vs cpu: ${JSON.stringify(report.err)}`);
-});
+for (const threads of [1, 2]) {
+  const what = threads === 1
+    ? "the single-threaded SIMD build (plain heap, no helper thread)"
+    : "the threaded SIMD build with 2 threads (and the project's helper thread)";
+  Deno.test(`wasm threads: ${what} matches cpu`, async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL(import.meta.url).pathname, String(threads)],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+    const report = JSON.parse(lines[lines.length - 1]) as ChildReport;
+    assert.match(report.reason, threads === 1 ? /SIMD, 1 thread\b/ : /SIMD, 2 threads/);
+    assert.ok(report.globalsRestored, "Worker, Blob and URL.createObjectURL are put back");
+    assert.equal(report.helper, threads > 1, "helper thread only on the shared heap");
+    const worst = Math.max(...Object.values(report.err));
+    assert.ok(worst <= 1e-4, `relative L2 vs cpu: ${JSON.stringify(report.err)}`);
+  });
+}
 
 Deno.test("wasm threads: wantedWasmThreads takes 1..8 and rejects the rest", () => {
   assert.equal(wantedWasmThreads(1), 1);
