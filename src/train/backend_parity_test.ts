@@ -1,7 +1,10 @@
 /**
  * Same initial weights and the same batches give the same losses and weights on every backend:
- * a tiny U-Net (depth 2, base 4, batch norm, 2 × 32² tiles) trained for three steps on cpu (the
+ * a small U-Net (depth 2, base 8, batch norm, 2 × 32² tiles) trained for three steps on cpu (the
  * reference), wasm and — when an adapter exists — webgpu, each with this project's kernels.
+ * Base 8 gives channel counts (8, 16, 32) that take every project wasm kernel's fast path,
+ * including the blocked filter-gradient matmul; the compared weights include batch norm's
+ * moving statistics.
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
@@ -40,7 +43,7 @@ async function trainOn(
   backend: "cpu" | "wasm" | "webgpu",
 ): Promise<{ losses: number[]; weights: Float32Array }> {
   await initBackend(backend);
-  const model = buildUNet({ depth: 2, baseFilters: 4, batchNorm: true, seed: 5 });
+  const model = buildUNet({ depth: 2, baseFilters: 8, batchNorm: true, seed: 5 });
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const opt = new Optimizer(
     { name: "adam", lr: 1e-2, momentum: 0.9, weightDecay: 1e-8, clipNorm: 1 },
@@ -53,7 +56,9 @@ async function trainOn(
     const r = await trainStep(model, vars, lossFn, opt, { ...b, sizePx: SIZE, tiles });
     losses.push(r.loss);
   }
-  const parts = await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>));
+  const parts = await Promise.all(
+    model.weights.map((w) => w.read().data() as Promise<Float32Array>),
+  );
   const weights = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
   for (const p of parts) {
