@@ -33,11 +33,16 @@ async function compute(): Promise<Record<string, Float32Array>> {
   const x2 = tf.tensor4d(randomArray(5, 2 * 17 * 19 * 8), [2, 17, 19, 8]);
   const w2 = tf.tensor4d(randomArray(6, 3 * 3 * 8 * 16), [3, 3, 8, 16]);
   const [dw2] = tf.grads((ww: tf.Tensor) => f(x2, ww))([w2]);
+  // 2 × 64² × 32 = 2¹⁸ elements: large enough for the row-split kernels to use the helper.
+  const x3 = tf.tensor4d(randomArray(7, 2 * 64 * 64 * 32), [2, 64, 64, 32]);
+  const gamma = tf.tensor1d(randomArray(8, 32)), beta = tf.tensor1d(randomArray(9, 32));
   const dbn = tf.grad((v: tf.Tensor) => {
     const { mean, variance } = tf.moments(v, [0, 1, 2]);
-    const n = tf.relu(tf.batchNorm(v, mean, variance, tf.zeros([8]), tf.ones([8]), 1e-5));
-    return tf.sum(tf.square(tf.maxPool(n as tf.Tensor4D, 2, 2, "valid")));
-  })(tf.slice(x2, [0, 0, 0, 0], [2, 16, 18, 8]));
+    const n = tf.relu(tf.batchNorm(v, mean, variance, beta, gamma, 1e-5));
+    const p = tf.maxPool(n as tf.Tensor4D, 2, 2, "valid");
+    const [a, b] = tf.split(tf.concat([p, tf.mul(p, 2)], -1), [16, 48], -1);
+    return tf.add(tf.sum(tf.square(a)), tf.sum(tf.mul(b, tf.sub(b, tf.mean(b, [0, 1, 2])))));
+  })(x3);
   const out = {
     conv: await y.data() as Float32Array,
     dx: await dx.data() as Float32Array,
@@ -46,7 +51,7 @@ async function compute(): Promise<Record<string, Float32Array>> {
     dwBlocked: await dw2.data() as Float32Array,
     batchNormPool: await dbn.data() as Float32Array,
   };
-  tf.dispose([x, w, a, b, y, dx, dw, mm, x2, w2, dw2, dbn]);
+  tf.dispose([x, w, a, b, y, dx, dw, mm, x2, w2, dw2, x3, gamma, beta, dbn]);
   return out;
 }
 
