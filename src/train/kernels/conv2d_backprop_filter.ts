@@ -284,7 +284,8 @@ export function conv2dBackpropFilterPlanes(
     const m = Math.min(nb, n - n0);
     const plane = m * perImage;
     const planes = wb.makeOutput([ci * plane + slack], "float32");
-    (wb.typedArrayFromHeap(planes) as Float32Array).fill(0);
+    zeroBorders(wb.typedArrayFromHeap(planes) as Float32Array, ci * m, hp, wp, top, h, left, w);
+    (wb.typedArrayFromHeap(planes) as Float32Array).fill(0, ci * plane);
     ops.to_planes(
       ptr(wb, x) + 4 * n0 * h * w * ci,
       m,
@@ -299,7 +300,8 @@ export function conv2dBackpropFilterPlanes(
       left,
     );
     const grid = wb.makeOutput([1, plane, co], "float32");
-    (wb.typedArrayFromHeap(grid) as Float32Array).fill(0);
+    // dy's pixels fill rows 0..Ho−1, columns 0..Wo−1 of each image's hp × wp grid: zero the rest.
+    zeroBorders(wb.typedArrayFromHeap(grid) as Float32Array, m, hp, wp * co, 0, ho, 0, wo * co);
     for (let b = 0; b < m; b++) {
       ops.copy_rows(
         ptr(wb, dy) + 4 * (n0 + b) * ho * wo * co,
@@ -360,6 +362,34 @@ export function conv2dBackpropFilterPlanes(
   const out = wb.makeOutput([kh, kw, ci, co], "float32");
   (wb.typedArrayFromHeap(out) as Float32Array).set(acc);
   return out;
+}
+
+/**
+ * Zeroes what lies outside an h × w window at (top, left) in each of `count` consecutive
+ * hp × wp row-major grids of `a` (the window itself is written by the caller): the rows above and
+ * below it, and between its rows the run from one row's right edge to the next row's left edge.
+ */
+function zeroBorders(
+  a: Float32Array,
+  count: number,
+  hp: number,
+  wp: number,
+  top: number,
+  h: number,
+  left: number,
+  w: number,
+): void {
+  for (let g = 0; g < count; g++) {
+    const base = g * hp * wp;
+    // from the grid's start to the window's first cell
+    let from = base;
+    for (let y = 0; y < h; y++) {
+      const start = base + (top + y) * wp + left;
+      a.fill(0, from, start);
+      from = start + w;
+    }
+    a.fill(0, from, base + hp * wp);
+  }
 }
 
 /** The per-tap channel-major filter gradient (`method: "taps"`); returns dW [kh, kw, Cin, Cout]. */

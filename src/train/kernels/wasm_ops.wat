@@ -280,35 +280,74 @@
       (local.set $kc0 (local.get $kc1))
       (br $chunks))))
 
-  ;; Scatters NHWC pixels [N, H, W, C] into channel-major planes of a padded grid for the filter
+;; Scatters NHWC pixels [N, H, W, C] into channel-major planes of a padded grid for the filter
   ;; gradient: dst[q·P + (n·hp + y + pt)·wp + x + pl] = src[((n·H + y)·W + x)·C + q], P = plane
   ;; (floats). Grid cells outside the image are left as they are (the caller zero-fills them).
+  ;; With C % 4 == 0, blocks of 4 pixels × 4 channels are transposed in registers (4 loads, 8
+  ;; shuffles, 4 stores); the last W % 4 pixels of a row, or any C % 4 != 0, go one by one.
   (func (export "to_planes")
     (param $src i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $dst i32)
     (param $plane i32) (param $hp i32) (param $wp i32) (param $pt i32) (param $pl i32)
-    (local $img i32) (local $y i32) (local $x i32) (local $q i32) (local $d i32)
-    (local $planeBytes i32)
+    (local $img i32) (local $y i32) (local $x i32) (local $q i32) (local $d i32) (local $s i32)
+    (local $planeBytes i32) (local $rowDst i32) (local $pixBytes i32) (local $wv i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $planeBytes (i32.shl (local.get $plane) (i32.const 2)))
+    (local.set $pixBytes (i32.shl (local.get $c) (i32.const 2)))
+    ;; pixels per row handled 4 at a time (none when C % 4 != 0)
+    (local.set $wv (select (i32.and (local.get $w) (i32.const -4)) (i32.const 0)
+      (i32.eqz (i32.and (local.get $c) (i32.const 3)))))
     (local.set $img (i32.const 0))
     (block $imgsDone (loop $imgLoop
       (br_if $imgsDone (i32.ge_u (local.get $img) (local.get $n)))
       (local.set $y (i32.const 0))
       (block $rowsDone (loop $rowLoop
         (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $h)))
+        ;; rowDst = dst + 4·((img·hp + y + pt)·wp + pl)
+        (local.set $rowDst
+          (i32.add (local.get $dst)
+            (i32.shl
+              (i32.add
+                (i32.mul
+                  (i32.add (i32.mul (local.get $img) (local.get $hp))
+                    (i32.add (local.get $y) (local.get $pt)))
+                  (local.get $wp))
+                (local.get $pl))
+              (i32.const 2))))
         (local.set $x (i32.const 0))
+        (block $vecDone (loop $vecLoop
+          (br_if $vecDone (i32.ge_u (local.get $x) (local.get $wv)))
+          (local.set $q (i32.const 0))
+          (local.set $s (local.get $src))
+          (local.set $d (i32.add (local.get $rowDst) (i32.shl (local.get $x) (i32.const 2))))
+          (block $qDone (loop $qLoop
+            (br_if $qDone (i32.ge_u (local.get $q) (local.get $c)))
+            (local.set $r0 (v128.load (local.get $s)))
+            (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $pixBytes))))
+            (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $pixBytes) (i32.const 1)))))
+            (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $pixBytes) (i32.const 3)))))
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+            (v128.store (local.get $d)
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $d) (local.get $planeBytes))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $d) (i32.shl (local.get $planeBytes) (i32.const 1)))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (v128.store (i32.add (local.get $d) (i32.mul (local.get $planeBytes) (i32.const 3)))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $s (i32.add (local.get $s) (i32.const 16)))
+            (local.set $d (i32.add (local.get $d) (i32.shl (local.get $planeBytes) (i32.const 2))))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (br $qLoop)))
+          (local.set $src (i32.add (local.get $src) (i32.shl (local.get $pixBytes) (i32.const 2))))
+          (local.set $x (i32.add (local.get $x) (i32.const 4)))
+          (br $vecLoop)))
         (block $colsDone (loop $colLoop
           (br_if $colsDone (i32.ge_u (local.get $x) (local.get $w)))
-          ;; d = dst + 4·((img·hp + y + pt)·wp + x + pl)
-          (local.set $d
-            (i32.add (local.get $dst)
-              (i32.shl
-                (i32.add
-                  (i32.mul
-                    (i32.add (i32.mul (local.get $img) (local.get $hp))
-                      (i32.add (local.get $y) (local.get $pt)))
-                    (local.get $wp))
-                  (i32.add (local.get $x) (local.get $pl)))
-                (i32.const 2))))
+          (local.set $d (i32.add (local.get $rowDst) (i32.shl (local.get $x) (i32.const 2))))
           (local.set $q (local.get $c))
           (block $chDone (loop $chLoop
             (br_if $chDone (i32.eqz (local.get $q)))
