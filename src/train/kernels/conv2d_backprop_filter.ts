@@ -12,7 +12,11 @@
  *   one shader invocation and Mesa's software drivers stop any loop after 65 535 iterations, so with
  *   N·H·W ≥ 65 536 the stock gradient is silently truncated. Here no loop runs over more than
  *   `maxRows` elements.
- * - {@linkcode conv2dBackpropFilterTaps} (wasm, `method: "taps"`): x transposed once to
+ * - {@linkcode conv2dBackpropFilterPlanes} (wasm, `method: "planes"`, stride 1: every 3×3 and 1×1
+ *   layer of the U-Net): x and dy scattered once into zero-padded grids, all taps in one blocked
+ *   SIMD matmul of this project's own, on two threads with the threaded build.
+ * - {@linkcode conv2dBackpropFilterTaps} (wasm, `method: "taps"`, and the fallback of "planes":
+ *   the 2×2 stride-2 transposed convolutions): x transposed once to
  *   channel-major; each tap is copied with typed-array runs straight from the wasm heap into one
  *   reusable buffer (borders zero-filled, so no PadV2 and no Slice kernels) and multiplied with dy
  *   by the backend's `BatchMatMul`.
@@ -22,14 +26,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  dropView,
-  heapView,
-  ptr,
-  type WasmBackendLike,
-  wasmOpsFor,
-  wasmOpsHelperFor,
-} from "./wasm_ops.ts";
+import { ptr, type WasmBackendLike, wasmOpsFor, wasmOpsHelperFor } from "./wasm_ops.ts";
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -247,12 +244,13 @@ export function conv2dBackpropFilterMatMul(
  * apply). x is scattered once into channel-major planes of the zero-padded grid
  * [Cin, N·hp·wp] (hp = Ho + kh − 1, wp = Wo + kw − 1) and dy once into the same grid
  * [N·hp·wp, Cout] (zero where no output pixel is). With pos = (n·hp + y)·wp + x, the tap (i, j)
- * reads the padded input at pos + i·wp + j, so its column matrix is the plane buffer viewed from
- * offset i·wp + j: dW[i, j] = planes[:, off : off + P] × dyGrid is one `BatchMatMul` on a heap
- * view, with no copy. Rows that run past their plane into the next one only meet zero rows of
- * dyGrid (every real output pixel's pos + off stays inside its plane), and the last plane has
- * `off` floats of zeroed slack. Images are taken in groups of at most `maxElements` floats of
- * planes.
+ * reads the padded input at pos + i·wp + j, so its column matrix is the plane buffer read from
+ * offset i·wp + j: dW[i, j] = planes[:, off : off + P] × grid, with no copy per tap. All taps run
+ * in one call of this project's blocked matmul (`dw_gemm` in `wasm_ops.wat`, Cin padded to a
+ * multiple of 4 and Cout to 8 with zeros), split over grid positions with the helper thread when
+ * there is one. Rows that run past their plane into the next one only meet zero rows of the grid
+ * (every real output pixel's pos + off stays inside its plane), and the last plane has `off`
+ * floats of zeroed slack. Images are taken in groups of at most `maxElements` floats of planes.
  */
 export function conv2dBackpropFilterPlanes(
   backend: Backend,
@@ -270,20 +268,23 @@ export function conv2dBackpropFilterPlanes(
   if (
     ops === undefined || wasmHeapOf(backend) === undefined || sh !== 1 || sw !== 1 ||
     c.dilationHeight !== 1 || c.dilationWidth !== 1 || x.dtype !== "float32" ||
-    Math.min(top, bottom, left, right) < 0 || (wo * co) % 4 !== 0 || n * ho * wo === 0
+    Math.min(top, bottom, left, right) < 0 || n * ho * wo === 0
   ) {
     return undefined;
   }
   const hp = ho + kh - 1, wp = wo + kw - 1;
   if (h + top > hp || w + left > wp) return undefined;
+  // dw_gemm takes channels in blocks of 4 (Cin) and 8 (Cout): pad with zero planes / columns.
+  const ciP = Math.ceil(ci / 4) * 4, coP = Math.ceil(co / 8) * 8;
+  const taps = kh * kw, size = taps * ciP * coP;
   const slack = (kh - 1) * wp + (kw - 1);
   const perImage = hp * wp;
-  const nb = Math.max(1, Math.min(n, Math.floor(maxElements / (ci * perImage))));
-  const acc = new Float64Array(kh * kw * ci * co);
+  const nb = Math.max(1, Math.min(n, Math.floor(maxElements / (ciP * perImage))));
+  const acc = new Float64Array(taps * ci * co);
   for (let n0 = 0; n0 < n; n0 += nb) {
     const m = Math.min(nb, n - n0);
     const plane = m * perImage;
-    const planes = wb.makeOutput([ci * plane + slack], "float32");
+    const planes = wb.makeOutput([ciP * plane + slack], "float32");
     zeroBorders(wb.typedArrayFromHeap(planes) as Float32Array, ci * m, hp, wp, top, h, left, w);
     (wb.typedArrayFromHeap(planes) as Float32Array).fill(0, ci * plane);
     ops.to_planes(
@@ -299,63 +300,64 @@ export function conv2dBackpropFilterPlanes(
       top,
       left,
     );
-    const grid = wb.makeOutput([1, plane, co], "float32");
-    // dy's pixels fill rows 0..Ho−1, columns 0..Wo−1 of each image's hp × wp grid: zero the rest.
-    zeroBorders(wb.typedArrayFromHeap(grid) as Float32Array, m, hp, wp * co, 0, ho, 0, wo * co);
-    for (let b = 0; b < m; b++) {
-      ops.copy_rows(
-        ptr(wb, dy) + 4 * (n0 + b) * ho * wo * co,
-        wo * co,
-        ptr(wb, grid) + 4 * b * perImage * co,
-        wp * co,
-        ho,
-        wo * co,
-      );
-    }
-    if (ci % 4 === 0 && co % 8 === 0) {
-      // All taps in one pass of this project's blocked matmul (wasm_ops.wat `dw_gemm`); with a
-      // helper thread (threaded tfjs build) each thread takes half of the grid positions.
-      const taps = kh * kw, size = taps * ci * co;
-      const helper = plane >= 256 ? wasmOpsHelperFor(backend) : undefined;
-      const work = wb.makeOutput([taps + 2 * size], "float32");
-      const w32 = wb.typedArrayFromHeap(work) as Float32Array;
-      w32.fill(0);
-      const offs = new Int32Array(w32.buffer, w32.byteOffset, taps);
-      for (let t = 0; t < taps; t++) offs[t] = Math.floor(t / kw) * wp + (t % kw);
-      const base = ptr(wb, work), pp = ptr(wb, planes), pg = ptr(wb, grid);
-      const out1 = base + 4 * taps, out2 = out1 + 4 * size;
-      if (helper !== undefined) {
-        const half = Math.floor(plane / 2);
-        helper.start("dw_gemm", [pp, plane, pg, co, ci, base, taps, half, plane, out2]);
-        try {
-          ops.dw_gemm(pp, plane, pg, co, ci, base, taps, 0, half, out1);
-        } finally {
-          helper.finish();
+    const grid = wb.makeOutput([1, plane, coP], "float32");
+    if (co === coP) {
+      // dy's pixels fill rows 0..Ho−1, columns 0..Wo−1 of each image's hp × wp grid: zero the
+      // rest, copy the rows.
+      zeroBorders(wb.typedArrayFromHeap(grid) as Float32Array, m, hp, wp * co, 0, ho, 0, wo * co);
+      for (let b = 0; b < m; b++) {
+        ops.copy_rows(
+          ptr(wb, dy) + 4 * (n0 + b) * ho * wo * co,
+          wo * co,
+          ptr(wb, grid) + 4 * b * perImage * co,
+          wp * co,
+          ho,
+          wo * co,
+        );
+      }
+    } else {
+      const g = wb.typedArrayFromHeap(grid) as Float32Array;
+      const d = wb.typedArrayFromHeap(dy) as Float32Array;
+      g.fill(0);
+      for (let b = 0; b < m; b++) {
+        for (let y = 0; y < ho; y++) {
+          for (let xx = 0; xx < wo; xx++) {
+            const src = (((n0 + b) * ho + y) * wo + xx) * co;
+            const dst = (b * perImage + y * wp + xx) * coP;
+            for (let r = 0; r < co; r++) g[dst + r] = d[src + r];
+          }
         }
-      } else {
-        ops.dw_gemm(pp, plane, pg, co, ci, base, taps, 0, plane, out1);
-      }
-      const v = wb.typedArrayFromHeap(work) as Float32Array;
-      for (let e = 0; e < size; e++) acc[e] += v[taps + e] + v[taps + size + e];
-      backend.disposeData(work.dataId);
-      backend.disposeData(planes.dataId);
-      backend.disposeData(grid.dataId);
-      continue;
-    }
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const cols = heapView(wb, [1, ci, plane], ptr(wb, planes) + 4 * (i * wp + j));
-        const part = callKernel("BatchMatMul", backend, { a: cols, b: grid }, {
-          transposeA: false,
-          transposeB: false,
-        });
-        dropView(wb, cols);
-        const v = wb.typedArrayFromHeap(part) as Float32Array; // [ci, co]
-        const base = (i * kw + j) * ci * co;
-        for (let e = 0; e < ci * co; e++) acc[base + e] += v[e];
-        backend.disposeData(part.dataId);
       }
     }
+    // All taps in one pass of this project's blocked matmul (wasm_ops.wat `dw_gemm`); with a
+    // helper thread (threaded tfjs build) each thread takes half of the grid positions.
+    const helper = plane >= 256 ? wasmOpsHelperFor(backend) : undefined;
+    const work = wb.makeOutput([taps + 2 * size], "float32");
+    const w32 = wb.typedArrayFromHeap(work) as Float32Array;
+    w32.fill(0);
+    const offs = new Int32Array(w32.buffer, w32.byteOffset, taps);
+    for (let t = 0; t < taps; t++) offs[t] = Math.floor(t / kw) * wp + (t % kw);
+    const base = ptr(wb, work), pp = ptr(wb, planes), pg = ptr(wb, grid);
+    const out1 = base + 4 * taps, out2 = out1 + 4 * size;
+    if (helper !== undefined) {
+      const half = Math.floor(plane / 2);
+      helper.start("dw_gemm", [pp, plane, pg, coP, ciP, base, taps, half, plane, out2]);
+      try {
+        ops.dw_gemm(pp, plane, pg, coP, ciP, base, taps, 0, half, out1);
+      } finally {
+        helper.finish();
+      }
+    } else {
+      ops.dw_gemm(pp, plane, pg, coP, ciP, base, taps, 0, plane, out1);
+    }
+    const v = wb.typedArrayFromHeap(work) as Float32Array;
+    for (let t = 0; t < taps; t++) {
+      for (let q = 0; q < ci; q++) {
+        const from = taps + (t * ciP + q) * coP, to = (t * ci + q) * co;
+        for (let r = 0; r < co; r++) acc[to + r] += v[from + r] + v[from + size + r];
+      }
+    }
+    backend.disposeData(work.dataId);
     backend.disposeData(planes.dataId);
     backend.disposeData(grid.dataId);
   }

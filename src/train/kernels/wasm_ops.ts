@@ -79,16 +79,9 @@ export interface OpsExports {
 
 /** What these kernels use of tfjs-backend-wasm's `BackendWasm`. */
 export interface WasmBackendLike {
-  wasm: {
-    asm?: { memory?: unknown };
-    wasmMemory?: unknown;
-    tfjs: { disposeData(id: number): void };
-  };
-  dataIdMap: {
-    get(dataId: unknown): { id: number; memoryOffset: number } | undefined;
-    delete(dataId: unknown): void;
-  };
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): TensorInfo;
+  wasm: { asm?: { memory?: unknown }; wasmMemory?: unknown };
+  dataIdMap: { get(dataId: unknown): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: unknown): boolean;
   incRef(dataId: unknown): void;
@@ -159,26 +152,6 @@ export function wasmOpsHelperFor(backend: unknown): OpsHelper | undefined {
 /** Byte offset of `t`'s data in the wasm heap. */
 export function ptr(backend: WasmBackendLike, t: TensorInfo): number {
   return backend.dataIdMap.get(t.dataId)!.memoryOffset;
-}
-
-/**
- * A float32 tensor of `shape` viewing the heap at byte offset `memoryOffset` inside another
- * tensor's buffer (no allocation, no copy). Release it with {@linkcode dropView}, never with
- * `disposeData` (that would free memory it does not own).
- */
-export function heapView(
-  backend: WasmBackendLike,
-  shape: number[],
-  memoryOffset: number,
-): TensorInfo {
-  return backend.makeOutput(shape, "float32", memoryOffset);
-}
-
-/** Unregisters a {@linkcode heapView} without freeing the memory under it. */
-export function dropView(backend: WasmBackendLike, t: TensorInfo): void {
-  const data = backend.dataIdMap.get(t.dataId)!;
-  backend.wasm.tfjs.disposeData(data.id);
-  backend.dataIdMap.delete(t.dataId);
 }
 
 function size(shape: readonly number[]): number {
