@@ -8,6 +8,9 @@
  * is concatenated before the upsampled one (milesial: `torch.cat([x2, x1], dim=1)`); a final 1×1
  * convolution gives one logit channel. Channels-last (NHWC) throughout.
  *
+ * In training, batch norm runs as one fused operation (`./fused_ops.ts`: same values, far fewer
+ * passes over the data); the layers and their weights are tfjs's own.
+ *
  * Initialisation: Kaiming-normal, fan-in (`std = sqrt(2 / fanIn)`, not truncated, like
  * `torch.nn.init.kaiming_normal_`), drawn in JS from {@linkcode Rng} seeded per layer from the
  * config seed and the layer name, so the same config gives bit-identical weights on every backend.
@@ -17,6 +20,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
+import { useFusedTrainingBatchNorm } from "./fused_ops.ts";
 
 /** Architecture of a U-Net. */
 export interface UNetConfig {
@@ -76,12 +80,14 @@ export function buildUNet(cfg: UNetConfig): tf.LayersModel {
         biasInitializer: "zeros",
       }).apply(x) as tf.SymbolicTensor;
       if (batchNorm) {
-        x = tf.layers.batchNormalization({
+        const bn = tf.layers.batchNormalization({
           name: `${prefix}_bn${k}`,
           axis: -1,
           momentum: BN_MOMENTUM,
           epsilon: BN_EPSILON,
-        }).apply(x) as tf.SymbolicTensor;
+        });
+        useFusedTrainingBatchNorm(bn);
+        x = bn.apply(x) as tf.SymbolicTensor;
       }
       x = tf.layers.reLU({ name: `${prefix}_relu${k}` }).apply(x) as tf.SymbolicTensor;
     }

@@ -9,6 +9,8 @@
  * | wasm | `Sum`, `Mean`, `FusedBatchNorm`, `MaxPoolGrad`, `Concat`, `SplitV`, `DepthToSpace`, `Identity`, `Cast`, `Add`, `Sub`, `Multiply`, `RealDiv` | memory-bound; see `./wasm_ops.ts` |
  * | cpu | `Conv2DBackpropFilter` | stock reads element by element through `TensorBuffer.get` |
  * | all | gradient of `FusedBatchNorm` | stock tiles per-channel factors to full size (`Tile`) |
+ * | all | gradient of `Relu` | one fused kernel where the backend has it (wasm), see `src/model/fused_ops.ts` |
+ * | wasm | `VesselSegBatchNormTrain(Grad)`, `VesselSegReluGrad` | this project's fused kernels for `src/model/fused_ops.ts` |
  *
  * Gradients are registered for all backends at once (tfjs has one gradient registry); the
  * project's batch-norm gradient is installed by {@linkcode registerProjectKernels} for any backend
@@ -27,6 +29,8 @@ import {
 import { makeConv2DBackpropInput } from "./conv2d_backprop_input.ts";
 import { makeBatchNormGrad } from "./batch_norm_grad.ts";
 import {
+  batchNormTrainGradKernel,
+  batchNormTrainKernel,
   makeCast,
   makeChannelBinary,
   makeChannelReduce,
@@ -36,7 +40,9 @@ import {
   makeIdentity,
   makeMaxPoolGrad,
   makeSplitV,
+  reluGradKernel,
 } from "./wasm_ops.ts";
+import { FUSED_KERNELS, reluGrad } from "../../model/fused_ops.ts";
 
 /** Backends with project kernels. */
 export type KernelBackendName = "webgpu" | "wasm" | "cpu";
@@ -98,11 +104,19 @@ function wasmOps(stockOf: (kernelName: string) => tf.KernelFunc): tf.KernelConfi
       (stock) => makeChannelBinary(k, stock),
     ]),
   ];
-  return makers.map(([kernelName, make]) => ({
-    kernelName,
-    backendName: "wasm",
-    kernelFunc: make(stockOf(kernelName)),
-  }));
+  const fused: [string, tf.KernelFunc][] = [
+    [FUSED_KERNELS.batchNormTrain, batchNormTrainKernel],
+    [FUSED_KERNELS.batchNormTrainGrad, batchNormTrainGradKernel],
+    [FUSED_KERNELS.reluGrad, reluGradKernel],
+  ];
+  return [
+    ...makers.map(([kernelName, make]) => ({
+      kernelName,
+      backendName: "wasm",
+      kernelFunc: make(stockOf(kernelName)),
+    })),
+    ...fused.map(([kernelName, kernelFunc]) => ({ kernelName, backendName: "wasm", kernelFunc })),
+  ];
 }
 
 /** Stock configs replaced so far, by `backend/kernel` (`null`: there was none). */
@@ -144,16 +158,23 @@ export function registerProjectKernels(backend: KernelBackendName): void {
 }
 
 let stockBatchNormGrad: tf.GradConfig | undefined;
+let stockReluGrad: tf.GradConfig | undefined;
+
+/** ReLU's gradient through {@linkcode reluGrad} (one fused kernel where the backend has it). */
+const projectReluGrad: tf.GradConfig = {
+  kernelName: "Relu",
+  inputsToSave: ["x"],
+  gradFunc: (dy, saved) => ({ x: () => reluGrad(dy as tf.Tensor, saved[0]) }),
+};
 
 function useProjectGradients(on: boolean): void {
-  const current = tf.getGradient("FusedBatchNorm");
-  if (stockBatchNormGrad === undefined) {
-    if (current === undefined) return;
-    stockBatchNormGrad = current;
-  }
-  const cfg = on ? makeBatchNormGrad(stockBatchNormGrad) : stockBatchNormGrad;
   // registerGradient replaces the entry (it warns only with the DEBUG flag on).
-  tf.registerGradient(cfg);
+  stockBatchNormGrad ??= tf.getGradient("FusedBatchNorm");
+  if (stockBatchNormGrad !== undefined) {
+    tf.registerGradient(on ? makeBatchNormGrad(stockBatchNormGrad) : stockBatchNormGrad);
+  }
+  stockReluGrad ??= tf.getGradient("Relu");
+  if (stockReluGrad !== undefined) tf.registerGradient(on ? projectReluGrad : stockReluGrad);
 }
 
 /** Puts tfjs's stock kernels back for `backend` (undoes {@linkcode registerProjectKernels}). */

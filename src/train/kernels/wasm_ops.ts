@@ -24,6 +24,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { decodeBase64 } from "../../base64.ts";
 import { WASM_OPS_BASE64, WASM_OPS_SHARED_BASE64 } from "./wasm_ops_bytes.ts";
+import { FUSED_KERNELS } from "../../model/fused_ops.ts";
 import { type OpsHelper, opsHelperFor, startOpsHelper } from "./wasm_ops_helper.ts";
 
 type TensorInfo = tf.TensorInfo;
@@ -40,6 +41,29 @@ export interface OpsExports {
     b: number,
     y: number,
   ): void;
+  chan_sqdev_sum(x: number, rows: number, c: number, mean: number, out: number, tmp: number): void;
+  bn_grad_sums(
+    x: number,
+    dy: number,
+    rows: number,
+    c: number,
+    mean: number,
+    s1: number,
+    s2: number,
+    tmp: number,
+  ): void;
+  bn_grad_dx(
+    x: number,
+    dy: number,
+    rows: number,
+    c: number,
+    mean: number,
+    a: number,
+    b: number,
+    c0: number,
+    dx: number,
+  ): void;
+  relu_grad(x: number, dy: number, n: number, dx: number): void;
   chan_binop(x: number, rows: number, c: number, v: number, y: number, op: number): void;
   maxpool2_grad(x: number, dy: number, dx: number, r: number, wo: number, c: number): void;
   dw_gemm(
@@ -459,3 +483,108 @@ export function makeIdentity(stock: tf.KernelFunc): tf.KernelFunc {
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   };
 }
+
+/** Whether the fused kernels take `x`: float32, rank ≥ 2, channels % 4 == 0, not empty. */
+function fusedKernelsTake(x: TensorInfo): boolean {
+  const c = x.shape[x.shape.length - 1];
+  return x.dtype === "float32" && x.shape.length >= 2 && c % 4 === 0 && size(x.shape) > 0;
+}
+
+function checkFused(name: string, x: TensorInfo): void {
+  if (!fusedKernelsTake(x)) {
+    throw new Error(
+      `${name}: needs float32 NHWC with channels % 4 == 0, got ${x.dtype} [${x.shape}]`,
+    );
+  }
+}
+
+/**
+ * Batch norm in training mode over every axis but the last: inputs `x`, `scale` (γ), `offset`
+ * (β); attribute `varianceEpsilon`; outputs `[y, mean, variance]` with the batch mean and biased
+ * variance (what `tf.moments` gives) and y = (x − mean)·γ/√(variance + ε) + β. Three passes over
+ * x: sum, sum of squared deviations, normalise.
+ */
+export const batchNormTrainKernel: tf.KernelFunc = (args) => {
+  const backend = args.backend as unknown as WasmBackendLike;
+  const { x, scale, offset } = args.inputs as Record<string, TensorInfo>;
+  const eps = (args.attrs as unknown as { varianceEpsilon: number }).varianceEpsilon;
+  checkFused(FUSED_KERNELS.batchNormTrain, x);
+  const ops = wasmOpsFor(backend)!;
+  const c = x.shape[x.shape.length - 1], rows = size(x.shape) / c;
+  const mean = backend.makeOutput([c], "float32");
+  const variance = backend.makeOutput([c], "float32");
+  const tmp = backend.makeOutput([3 * c], "float32"); // [scratch | a | b]
+  const px = ptr(backend, x), pm = ptr(backend, mean), pv = ptr(backend, variance);
+  const pt = ptr(backend, tmp);
+  ops.chan_sum(px, rows, c, pm, pt);
+  const m = backend.typedArrayFromHeap(mean) as Float32Array;
+  for (let k = 0; k < c; k++) m[k] = m[k] / rows;
+  ops.chan_sqdev_sum(px, rows, c, pm, pv, pt);
+  const v = backend.typedArrayFromHeap(variance) as Float32Array;
+  const t = backend.typedArrayFromHeap(tmp) as Float32Array;
+  const g = backend.typedArrayFromHeap(scale) as Float32Array;
+  const beta = backend.typedArrayFromHeap(offset) as Float32Array;
+  for (let k = 0; k < c; k++) {
+    v[k] = v[k] / rows;
+    t[c + k] = g[k] / Math.sqrt(v[k] + eps);
+    t[2 * c + k] = beta[k];
+  }
+  const y = backend.makeOutput(x.shape, "float32");
+  ops.chan_norm(px, rows, c, pm, pt + 4 * c, pt + 8 * c, ptr(backend, y));
+  backend.disposeData(tmp.dataId);
+  return [y, mean, variance];
+};
+
+/**
+ * The gradient of {@linkcode batchNormTrainKernel}: inputs `dy`, `x`, `mean`, `variance`,
+ * `scale`; outputs `[dx, dscale, doffset]`. With r = 1/√(variance + ε), N rows, S1 = Σ dy and
+ * S2 = Σ dy·(x − mean) per channel: dβ = S1, dγ = r·S2 and
+ * dx = γr·dy − γr³·S2/N·(x − mean) − γr·S1/N — the gradient through the batch statistics
+ * included. Two passes: the sums, then dx.
+ */
+export const batchNormTrainGradKernel: tf.KernelFunc = (args) => {
+  const backend = args.backend as unknown as WasmBackendLike;
+  const { dy, x, mean, variance, scale } = args.inputs as Record<string, TensorInfo>;
+  const eps = (args.attrs as unknown as { varianceEpsilon: number }).varianceEpsilon;
+  checkFused(FUSED_KERNELS.batchNormTrainGrad, x);
+  const ops = wasmOpsFor(backend)!;
+  const c = x.shape[x.shape.length - 1], rows = size(x.shape) / c;
+  const dScale = backend.makeOutput([c], "float32");
+  const dOffset = backend.makeOutput([c], "float32");
+  const tmp = backend.makeOutput([5 * c], "float32"); // [scratch 2C | a | b | c0]
+  const px = ptr(backend, x), pdy = ptr(backend, dy), pm = ptr(backend, mean);
+  const pt = ptr(backend, tmp);
+  // S1 → dOffset, S2 → dScale (scaled by r below)
+  ops.bn_grad_sums(px, pdy, rows, c, pm, ptr(backend, dOffset), ptr(backend, dScale), pt);
+  const s1 = backend.typedArrayFromHeap(dOffset) as Float32Array;
+  const s2 = backend.typedArrayFromHeap(dScale) as Float32Array;
+  const v = backend.typedArrayFromHeap(variance) as Float32Array;
+  const g = backend.typedArrayFromHeap(scale) as Float32Array;
+  const t = backend.typedArrayFromHeap(tmp) as Float32Array;
+  for (let k = 0; k < c; k++) {
+    const r = 1 / Math.sqrt(v[k] + eps), gr = g[k] * r;
+    t[2 * c + k] = gr;
+    t[3 * c + k] = -gr * r * r * s2[k] / rows;
+    t[4 * c + k] = -gr * s1[k] / rows;
+    s2[k] = r * s2[k];
+  }
+  const dx = backend.makeOutput(x.shape, "float32");
+  ops.bn_grad_dx(px, pdy, rows, c, pm, pt + 8 * c, pt + 12 * c, pt + 16 * c, ptr(backend, dx));
+  backend.disposeData(tmp.dataId);
+  return [dx, dScale, dOffset];
+};
+
+/** ReLU's gradient in one pass: inputs `dy`, `x`; dx = x > 0 ? dy : 0. */
+export const reluGradKernel: tf.KernelFunc = (args) => {
+  const backend = args.backend as unknown as WasmBackendLike;
+  const { dy, x } = args.inputs as Record<string, TensorInfo>;
+  checkFused(FUSED_KERNELS.reluGrad, x);
+  const dx = backend.makeOutput(x.shape, "float32");
+  wasmOpsFor(backend)!.relu_grad(
+    ptr(backend, x),
+    ptr(backend, dy),
+    size(x.shape),
+    ptr(backend, dx),
+  );
+  return dx;
+};
