@@ -33,6 +33,12 @@ async function compute(): Promise<Record<string, Float32Array>> {
   const x2 = tf.tensor4d(randomArray(5, 2 * 17 * 19 * 8), [2, 17, 19, 8]);
   const w2 = tf.tensor4d(randomArray(6, 3 * 3 * 8 * 16), [3, 3, 8, 16]);
   const [dw2] = tf.grads((ww: tf.Tensor) => f(x2, ww))([w2]);
+  // A 2×2 stride-2 transposed convolution's filter gradient (the space-to-depth matmul).
+  const u = tf.tensor4d(randomArray(10, 2 * 12 * 12 * 16), [2, 12, 12, 16]);
+  const wu = tf.tensor4d(randomArray(11, 2 * 2 * 8 * 16), [2, 2, 8, 16]);
+  const [dwu] = tf.grads((ww: tf.Tensor) =>
+    tf.sum(tf.square(tf.conv2dTranspose(u, ww as tf.Tensor4D, [2, 24, 24, 8], 2, "valid")))
+  )([wu]);
   // 2 × 64² × 32 = 2¹⁸ elements: large enough for the row-split kernels to use the helper.
   const x3 = tf.tensor4d(randomArray(7, 2 * 64 * 64 * 32), [2, 64, 64, 32]);
   const gamma = tf.tensor1d(randomArray(8, 32)), beta = tf.tensor1d(randomArray(9, 32));
@@ -49,9 +55,10 @@ async function compute(): Promise<Record<string, Float32Array>> {
     dw: await dw.data() as Float32Array,
     matMul: await mm.data() as Float32Array,
     dwBlocked: await dw2.data() as Float32Array,
+    dwTransposed: await dwu.data() as Float32Array,
     batchNormPool: await dbn.data() as Float32Array,
   };
-  tf.dispose([x, w, a, b, y, dx, dw, mm, x2, w2, dw2, x3, gamma, beta, dbn]);
+  tf.dispose([x, w, a, b, y, dx, dw, mm, x2, w2, dw2, u, wu, dwu, x3, gamma, beta, dbn]);
   return out;
 }
 

@@ -266,6 +266,13 @@ export function conv2dBackpropFilterPlanes(
   const { top, bottom, left, right } = c.padInfo;
   const [, h, w] = x.shape;
   if (
+    ops !== undefined && wasmHeapOf(backend) !== undefined && sh * sw > 1 && sh === kh &&
+    sw === kw && top === 0 && bottom === 0 && left === 0 && right === 0 && h === ho * sh &&
+    w === wo * sw
+  ) {
+    return filterGradBlocks(wb, ops, x, dy, c);
+  }
+  if (
     ops === undefined || wasmHeapOf(backend) === undefined || sh !== 1 || sw !== 1 ||
     c.dilationHeight !== 1 || c.dilationWidth !== 1 || x.dtype !== "float32" ||
     Math.min(top, bottom, left, right) < 0 || n * ho * wo === 0
@@ -299,6 +306,9 @@ export function conv2dBackpropFilterPlanes(
       wp,
       top,
       left,
+      4 * ci,
+      0,
+      0,
     );
     const grid = wb.makeOutput([1, plane, coP], "float32");
     if (co === coP) {
@@ -363,6 +373,74 @@ export function conv2dBackpropFilterPlanes(
   }
   const out = wb.makeOutput([kh, kw, ci, co], "float32");
   (wb.typedArrayFromHeap(out) as Float32Array).set(acc);
+  return out;
+}
+
+/**
+ * The filter gradient when the windows tile the input exactly (filter size = stride, no
+ * padding: the 2×2 stride-2 transposed convolution's filter), `undefined` unless
+ * kh·kw·Cin % 4 == 0 and Cout % 8 == 0. Then dW, read as [kh·kw·Cin, Cout], is one matmul of
+ * the space-to-depth of x, made channel-major — planes[(i, j, q)][pos] = x[n, y·kh + i, x·kw + j,
+ * q] for pos = (n·Ho + y)·Wo + x, written by `to_planes` with a strided source — by dy itself as
+ * the [N·Ho·Wo, Cout] grid.
+ */
+function filterGradBlocks(
+  wb: WasmBackendLike,
+  ops: NonNullable<ReturnType<typeof wasmOpsFor>>,
+  x: TensorInfo,
+  dy: TensorInfo,
+  c: tf.backend_util.Conv2DInfo,
+): TensorInfo | undefined {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = c;
+  const { outHeight: ho, outWidth: wo, batchSize: n } = c;
+  const [, , w] = x.shape;
+  const k = kh * kw * ci;
+  if (k % 4 !== 0 || co % 8 !== 0 || x.dtype !== "float32") return undefined;
+  const plane = n * ho * wo;
+  const planes = wb.makeOutput([k * plane], "float32");
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      // pixels (y·kh + i, x·kw + j): kw·Cin floats apart, kh − 1 input rows skipped per row
+      ops.to_planes(
+        ptr(wb, x) + 4 * (i * w + j) * ci,
+        n,
+        ho,
+        wo,
+        ci,
+        ptr(wb, planes) + 4 * (i * kw + j) * ci * plane,
+        plane,
+        ho,
+        wo,
+        0,
+        0,
+        4 * kw * ci,
+        4 * (kh - 1) * w * ci,
+        0,
+      );
+    }
+  }
+  const work = wb.makeOutput([1 + 2 * k * co], "float32"); // [offset 0 | out | out2]
+  (wb.typedArrayFromHeap(work) as Float32Array).fill(0);
+  const base = ptr(wb, work), pp = ptr(wb, planes), pg = ptr(wb, dy);
+  const out1 = base + 4, out2 = out1 + 4 * k * co;
+  const helper = plane >= 256 ? wasmOpsHelperFor(wb) : undefined;
+  if (helper !== undefined) {
+    const half = Math.floor(plane / 2);
+    helper.start("dw_gemm", [pp, plane, pg, co, k, base, 1, half, plane, out2]);
+    try {
+      ops.dw_gemm(pp, plane, pg, co, k, base, 1, 0, half, out1);
+    } finally {
+      helper.finish();
+    }
+  } else {
+    ops.dw_gemm(pp, plane, pg, co, k, base, 1, 0, plane, out1);
+  }
+  const v = wb.typedArrayFromHeap(work) as Float32Array;
+  const out = wb.makeOutput([kh, kw, ci, co], "float32");
+  const o = wb.typedArrayFromHeap(out) as Float32Array;
+  for (let e = 0; e < k * co; e++) o[e] = v[1 + e] + v[1 + k * co + e];
+  wb.disposeData(work.dataId);
+  wb.disposeData(planes.dataId);
   return out;
 }
 

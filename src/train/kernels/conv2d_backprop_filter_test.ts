@@ -269,7 +269,7 @@ Deno.test("project conv kernels free every intermediate on the backend (numDataI
   }
 });
 
-// The planes method (wasm, stride 1): every tap is a heap view of one plane buffer. Cases cover
+// The planes method (wasm, stride 1, or filter = stride): one plane buffer for all taps. Cases cover
 // 'same' with symmetric (3×3) and asymmetric (2×2: bottom/right only) padding, 'valid', 1×1, odd
 // channel counts, and image groups of one (a tiny plane limit) as well as all images at once.
 const PLANE_CASES: ConvCase[] = [
@@ -277,6 +277,9 @@ const PLANE_CASES: ConvCase[] = [
   { name: "2x2 same 5x6 cin 5", n: 2, h: 5, w: 6, cin: 5, cout: 2, k: 2, stride: 1, pad: "same" },
   { name: "3x3 valid 6x5", n: 2, h: 6, w: 5, cin: 4, cout: 4, k: 3, stride: 1, pad: "valid" },
   { name: "1x1 5x4", n: 3, h: 5, w: 4, cin: 7, cout: 8, k: 1, stride: 1, pad: "same" },
+  // filter size = stride, no padding: the space-to-depth matmul (kh·kw·Cin % 4, Cout % 8)
+  { name: "2x2 s2 valid 6x10", n: 2, h: 6, w: 10, cin: 3, cout: 8, k: 2, stride: 2, pad: "valid" },
+  { name: "3x3 s3 valid 6x9", n: 1, h: 6, w: 9, cin: 4, cout: 16, k: 3, stride: 3, pad: "valid" },
 ];
 
 for (const maxElements of [1, 1 << 24]) {

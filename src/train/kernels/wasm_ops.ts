@@ -90,6 +90,9 @@ export interface OpsExports {
     wp: number,
     pt: number,
     pl: number,
+    srcPix: number,
+    rowSkip: number,
+    imgSkip: number,
   ): void;
   copy_rows(
     src: number,

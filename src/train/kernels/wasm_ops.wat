@@ -435,19 +435,22 @@
       (br $chunks))))
 
 ;; Scatters NHWC pixels [N, H, W, C] into channel-major planes of a padded grid for the filter
-  ;; gradient: dst[q·P + (n·hp + y + pt)·wp + x + pl] = src[((n·H + y)·W + x)·C + q], P = plane
+  ;; gradient: dst[q·P + (n·hp + y + pt)·wp + x + pl] = pixel (n, y, x) channel q, P = plane
   ;; (floats). Grid cells outside the image are left as they are (the caller zero-fills them).
+  ;; Source pixels are srcPix bytes apart, with rowSkip extra bytes after each row of W pixels and
+  ;; imgSkip after each image (4·C, 0, 0 for a plain tensor; a stride-2 subsampling skips rows).
   ;; With C % 4 == 0, blocks of 4 pixels × 4 channels are transposed in registers (4 loads, 8
   ;; shuffles, 4 stores); the last W % 4 pixels of a row, or any C % 4 != 0, go one by one.
   (func (export "to_planes")
     (param $src i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $dst i32)
     (param $plane i32) (param $hp i32) (param $wp i32) (param $pt i32) (param $pl i32)
+    (param $srcPix i32) (param $rowSkip i32) (param $imgSkip i32)
     (local $img i32) (local $y i32) (local $x i32) (local $q i32) (local $d i32) (local $s i32)
     (local $planeBytes i32) (local $rowDst i32) (local $pixBytes i32) (local $wv i32)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $planeBytes (i32.shl (local.get $plane) (i32.const 2)))
-    (local.set $pixBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $pixBytes (local.get $srcPix))
     ;; pixels per row handled 4 at a time (none when C % 4 != 0)
     (local.set $wv (select (i32.and (local.get $w) (i32.const -4)) (i32.const 0)
       (i32.eqz (i32.and (local.get $c) (i32.const 3)))))
@@ -502,18 +505,21 @@
         (block $colsDone (loop $colLoop
           (br_if $colsDone (i32.ge_u (local.get $x) (local.get $w)))
           (local.set $d (i32.add (local.get $rowDst) (i32.shl (local.get $x) (i32.const 2))))
-          (local.set $q (local.get $c))
+          (local.set $q (i32.const 0))
           (block $chDone (loop $chLoop
-            (br_if $chDone (i32.eqz (local.get $q)))
-            (f32.store (local.get $d) (f32.load (local.get $src)))
-            (local.set $src (i32.add (local.get $src) (i32.const 4)))
+            (br_if $chDone (i32.ge_u (local.get $q) (local.get $c)))
+            (f32.store (local.get $d)
+              (f32.load (i32.add (local.get $src) (i32.shl (local.get $q) (i32.const 2)))))
             (local.set $d (i32.add (local.get $d) (local.get $planeBytes)))
-            (local.set $q (i32.sub (local.get $q) (i32.const 1)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
             (br $chLoop)))
+          (local.set $src (i32.add (local.get $src) (local.get $pixBytes)))
           (local.set $x (i32.add (local.get $x) (i32.const 1)))
           (br $colLoop)))
+        (local.set $src (i32.add (local.get $src) (local.get $rowSkip)))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $rowLoop)))
+      (local.set $src (i32.add (local.get $src) (local.get $imgSkip)))
       (local.set $img (i32.add (local.get $img) (i32.const 1)))
       (br $imgLoop))))
 
