@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { InputError, UsageError } from "./errors.ts";
+import { InputError, ResourceError, UsageError } from "./errors.ts";
 
 /** Options accepted by {@linkcode parseFlags}: the `options` field of `node:util` `parseArgs`. */
 export type FlagSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -124,7 +124,7 @@ export async function runMain(
       console.error(`error: ${e.message}`);
       return 2;
     }
-    if (e instanceof InputError) {
+    if (e instanceof InputError || e instanceof ResourceError) {
       console.error(`error: ${e.message}`);
       return 1;
     }

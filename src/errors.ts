@@ -3,7 +3,8 @@
  *
  * `InputError` is for bad input data and names the file, the line (or CSV row) and the field, in
  * the form `polygons.jsonl:17: annotation 3: ring 0 has 2 points, need at least 3`.
- * `UsageError` is for bad flags. Task entry points print `error: <message>` and exit non-zero.
+ * `UsageError` is for bad flags. `ResourceError` is for a run the machine cannot hold (memory).
+ * Task entry points print `error: <message>` and exit non-zero.
  *
  * @module
  */
@@ -47,5 +48,21 @@ export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
+  }
+}
+
+/** The run needs more of a machine resource than there is (e.g. the wasm heap's 4 GiB). */
+export class ResourceError extends Error {
+  /**
+   * @example
+   * ```ts
+   * import { ResourceError } from "./errors.ts";
+   * const e = new ResourceError("the wasm heap is full");
+   * console.assert(e.name === "ResourceError");
+   * ```
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "ResourceError";
   }
 }

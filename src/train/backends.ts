@@ -16,6 +16,7 @@ import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { registerProjectKernels, restoreStockKernels } from "./kernels/mod.ts";
 import { startWasmOpsHelper } from "./kernels/wasm_ops.ts";
+import { ResourceError } from "../errors.ts";
 import { MAX_WASM_THREADS, withThreadedWasm } from "./wasm_threads.ts";
 
 /** What the user asks for (`--backend`). */
@@ -173,6 +174,48 @@ async function setWasmBackend(threads: number): Promise<boolean> {
   return await tf.setBackend("wasm");
 }
 
+/** What {@linkcode guardWasmMalloc} uses of tfjs-backend-wasm's Emscripten module. */
+interface WasmModuleLike {
+  _malloc?: (bytes: number) => number;
+  _free?: (p: number) => void;
+  HEAPU8?: Uint8Array;
+  asm?: { memory?: WebAssembly.Memory };
+  wasmMemory?: WebAssembly.Memory;
+  vesselSegMallocGuard?: true;
+}
+
+/**
+ * Makes tfjs-backend-wasm's tensor allocations fail loudly: its `BackendWasm.move` does not check
+ * `_malloc`'s result, and near the wasm32 limit (4 GiB) the allocator returns 0, or a block that
+ * runs past the end of the heap (the address wraps around 2³²). Either way a tensor then
+ * overwrites other data and the run crashes later with "memory access out of bounds", or hangs
+ * in the threaded build. The guard throws a {@linkcode ResourceError} at the allocation instead,
+ * saying what to change.
+ */
+export function guardWasmMalloc(backend: unknown): void {
+  const wasm = (backend as { wasm?: WasmModuleLike }).wasm;
+  if (wasm?._malloc === undefined || wasm.vesselSegMallocGuard) return;
+  // Emscripten binds `_malloc` lazily: its first call replaces Module._malloc with the real
+  // export, which would drop a guard installed before. Bind it first.
+  wasm._free?.(wasm._malloc(16));
+  const malloc = wasm._malloc;
+  wasm._malloc = (bytes: number): number => {
+    const p = malloc(bytes) >>> 0;
+    const heapBytes = (wasm.asm?.memory ?? wasm.wasmMemory)?.buffer.byteLength ??
+      wasm.HEAPU8?.length ?? Infinity;
+    if (bytes > 0 && (p === 0 || p + bytes > heapBytes)) {
+      const heapMiB = Math.round(heapBytes / 2 ** 20);
+      throw new ResourceError(
+        `the wasm heap is full (${heapMiB} MiB in use, 4096 at most; ${
+          Math.ceil(bytes / 2 ** 20)
+        } MiB more asked for): use a smaller --batch-size, tile size or --base-filters`,
+      );
+    }
+    return p;
+  };
+  wasm.vesselSegMallocGuard = true;
+}
+
 /** "SIMD, 2 threads" / "SIMD, 1 thread" / "no SIMD, 1 thread" for the active wasm backend. */
 async function wasmFlavour(): Promise<string> {
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
@@ -204,6 +247,7 @@ async function activate(
   else registerProjectKernels(name);
   // The threaded build's shared heap lets this project's wasm kernels use a second thread too.
   if (name === "wasm" && !stockKernels) await startWasmOpsHelper(tf.backend());
+  if (name === "wasm") guardWasmMalloc(tf.backend());
   return true;
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "./backends.ts";
+import { guardWasmMalloc, initBackend } from "./backends.ts";
+import { ResourceError } from "../errors.ts";
 import { conv2dBackpropFilterCpu } from "./kernels/conv2d_backprop_filter.ts";
 
 Deno.test("initBackend: explicit cpu and wasm activate the backend and the project kernels", async () => {
@@ -66,4 +67,30 @@ Deno.test("initBackend auto: requestAdapter() giving null or no navigator.gpu fa
   const c = await initBackend("auto", { gpu: null });
   assert.match(c.reason, /navigator.gpu is missing/);
   await assert.rejects(() => initBackend("webgpu", { gpu: none }), /Cannot use backend webgpu/);
+});
+
+Deno.test("guardWasmMalloc: a failed or out-of-heap allocation throws ResourceError, even after Emscripten's lazy binding", () => {
+  const heap = new Uint8Array(4096);
+  let next = 0;
+  // A bump allocator that, like the real one near 4 GiB, can hand out blocks past the heap's end
+  // (up to 8192) before it returns 0.
+  const real = (bytes: number) => {
+    if (next + bytes > 8192) return 0;
+    const p = next;
+    next += bytes;
+    return p;
+  };
+  // Emscripten's lazy binding: the first call replaces Module._malloc with the real export.
+  const wasm: Record<string, unknown> = { HEAPU8: heap, _free: () => {} };
+  wasm._malloc = (bytes: number) => {
+    wasm._malloc = real;
+    return real(bytes);
+  };
+  guardWasmMalloc({ wasm });
+  guardWasmMalloc({ wasm }); // idempotent
+  const malloc = (bytes: number) => (wasm._malloc as (n: number) => number)(bytes);
+  assert.equal(malloc(100), 16); // after the guard's 16-byte binding call
+  assert.equal(malloc(1000), 116);
+  assert.throws(() => malloc(3000), ResourceError); // 1116 + 3000 > 4096: past the heap's end
+  assert.throws(() => malloc(5000), /the wasm heap is full .*--batch-size/); // no memory at all
 });

@@ -13,6 +13,8 @@ interface ChildReport {
   globalsRestored: boolean;
   /** Whether the project's wasm kernels got their helper thread. */
   helper: boolean;
+  /** What a ≈ 4 GiB tensor allocation threw (the heap cannot hold it). */
+  oom: string;
   /** Relative L2 of wasm (threaded) against cpu, per quantity. */
   err: Record<string, number>;
 }
@@ -69,6 +71,15 @@ async function child(): Promise<ChildReport> {
   const after = [g.Worker, g.Blob, URL.createObjectURL];
   const helper = wasmOpsHelperFor(tf.backend()) !== undefined;
   const wasm = await compute();
+  let oom = "nothing";
+  try {
+    (tf.backend() as unknown as { makeOutput(s: number[], d: string): unknown }).makeOutput(
+      [2 ** 30 - 1024],
+      "float32",
+    );
+  } catch (e) {
+    oom = `${(e as Error).name}: ${(e as Error).message}`;
+  }
   await initBackend("cpu", { stockKernels: true });
   const cpu = await compute();
   const err: Record<string, number> = {};
@@ -77,6 +88,7 @@ async function child(): Promise<ChildReport> {
     reason: info.reason,
     globalsRestored: before.every((v, i) => v === after[i]),
     helper,
+    oom,
     err,
   };
 }
@@ -103,6 +115,7 @@ for (const threads of [1, 2]) {
     assert.match(report.reason, threads === 1 ? /SIMD, 1 thread\b/ : /SIMD, 2 threads/);
     assert.ok(report.globalsRestored, "Worker, Blob and URL.createObjectURL are put back");
     assert.equal(report.helper, threads > 1, "helper thread only on the shared heap");
+    assert.match(report.oom, /^ResourceError: the wasm heap is full/);
     const worst = Math.max(...Object.values(report.err));
     assert.ok(worst <= 1e-4, `relative L2 vs cpu: ${JSON.stringify(report.err)}`);
   });
