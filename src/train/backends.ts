@@ -208,7 +208,7 @@ export function guardWasmMalloc(backend: unknown): void {
       throw new ResourceError(
         `the wasm heap is full (${heapMiB} MiB in use, 4096 at most; ${
           Math.ceil(bytes / 2 ** 20)
-        } MiB more asked for): use a smaller --batch-size, tile size or --base-filters`,
+        } MiB more asked for): use a smaller --batch-size, tile size or --base-filters (or --preset small)`,
       );
     }
     return p;

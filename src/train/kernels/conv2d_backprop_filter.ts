@@ -29,6 +29,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ptr, type WasmBackendLike, wasmOpsFor, wasmOpsHelperFor } from "./wasm_ops.ts";
 
 type TensorInfo = tf.TensorInfo;
+type WasmOps = NonNullable<ReturnType<typeof wasmOpsFor>>;
 type Backend = tf.KernelBackend;
 
 /** Attributes of tfjs's `Conv2DBackpropFilter` kernel. */
@@ -341,25 +342,8 @@ export function conv2dBackpropFilterPlanes(
     }
     // All taps in one pass of this project's blocked matmul (wasm_ops.wat `dw_gemm`); with a
     // helper thread (threaded tfjs build) each thread takes half of the grid positions.
-    const helper = plane >= 256 ? wasmOpsHelperFor(backend) : undefined;
-    const work = wb.makeOutput([taps + 2 * size], "float32");
-    const w32 = wb.typedArrayFromHeap(work) as Float32Array;
-    w32.fill(0);
-    const offs = new Int32Array(w32.buffer, w32.byteOffset, taps);
-    for (let t = 0; t < taps; t++) offs[t] = Math.floor(t / kw) * wp + (t % kw);
-    const base = ptr(wb, work), pp = ptr(wb, planes), pg = ptr(wb, grid);
-    const out1 = base + 4 * taps, out2 = out1 + 4 * size;
-    if (helper !== undefined) {
-      const half = Math.floor(plane / 2);
-      helper.start("dw_gemm", [pp, plane, pg, coP, ciP, base, taps, half, plane, out2]);
-      try {
-        ops.dw_gemm(pp, plane, pg, coP, ciP, base, taps, 0, half, out1);
-      } finally {
-        helper.finish();
-      }
-    } else {
-      ops.dw_gemm(pp, plane, pg, coP, ciP, base, taps, 0, plane, out1);
-    }
+    const offs = Array.from({ length: taps }, (_, t) => Math.floor(t / kw) * wp + (t % kw));
+    const work = dwGemm(wb, ops, planes, plane, grid, coP, ciP, offs);
     const v = wb.typedArrayFromHeap(work) as Float32Array;
     for (let t = 0; t < taps; t++) {
       for (let q = 0; q < ci; q++) {
@@ -377,6 +361,44 @@ export function conv2dBackpropFilterPlanes(
 }
 
 /**
+ * Runs `dw_gemm` for the taps at plane offsets `offs` over all `plane` grid positions — half of
+ * them on the helper thread when there is one — and returns the work buffer
+ * [offs (as i32) | out | out2], out and out2 [taps, ci, co] each (out2 zero without a helper):
+ * dW = out + out2. The caller disposes it.
+ */
+function dwGemm(
+  wb: WasmBackendLike,
+  ops: WasmOps,
+  planes: TensorInfo,
+  plane: number,
+  grid: TensorInfo,
+  co: number,
+  ci: number,
+  offs: number[],
+): TensorInfo {
+  const taps = offs.length, size = taps * ci * co;
+  const work = wb.makeOutput([taps + 2 * size], "float32");
+  const w32 = wb.typedArrayFromHeap(work) as Float32Array;
+  w32.fill(0);
+  new Int32Array(w32.buffer, w32.byteOffset, taps).set(offs);
+  const base = ptr(wb, work), pp = ptr(wb, planes), pg = ptr(wb, grid);
+  const out1 = base + 4 * taps, out2 = out1 + 4 * size;
+  const helper = plane >= 256 ? wasmOpsHelperFor(wb) : undefined;
+  if (helper === undefined) {
+    ops.dw_gemm(pp, plane, pg, co, ci, base, taps, 0, plane, out1);
+    return work;
+  }
+  const half = Math.floor(plane / 2);
+  helper.start("dw_gemm", [pp, plane, pg, co, ci, base, taps, half, plane, out2]);
+  try {
+    ops.dw_gemm(pp, plane, pg, co, ci, base, taps, 0, half, out1);
+  } finally {
+    helper.finish();
+  }
+  return work;
+}
+
+/**
  * The filter gradient when the windows tile the input exactly (filter size = stride, no
  * padding: the 2×2 stride-2 transposed convolution's filter), `undefined` unless
  * kh·kw·Cin % 4 == 0 and Cout % 8 == 0. Then dW, read as [kh·kw·Cin, Cout], is one matmul of
@@ -386,7 +408,7 @@ export function conv2dBackpropFilterPlanes(
  */
 function filterGradBlocks(
   wb: WasmBackendLike,
-  ops: NonNullable<ReturnType<typeof wasmOpsFor>>,
+  ops: WasmOps,
   x: TensorInfo,
   dy: TensorInfo,
   c: tf.backend_util.Conv2DInfo,
@@ -419,26 +441,11 @@ function filterGradBlocks(
       );
     }
   }
-  const work = wb.makeOutput([1 + 2 * k * co], "float32"); // [offset 0 | out | out2]
-  (wb.typedArrayFromHeap(work) as Float32Array).fill(0);
-  const base = ptr(wb, work), pp = ptr(wb, planes), pg = ptr(wb, dy);
-  const out1 = base + 4, out2 = out1 + 4 * k * co;
-  const helper = plane >= 256 ? wasmOpsHelperFor(wb) : undefined;
-  if (helper !== undefined) {
-    const half = Math.floor(plane / 2);
-    helper.start("dw_gemm", [pp, plane, pg, co, k, base, 1, half, plane, out2]);
-    try {
-      ops.dw_gemm(pp, plane, pg, co, k, base, 1, 0, half, out1);
-    } finally {
-      helper.finish();
-    }
-  } else {
-    ops.dw_gemm(pp, plane, pg, co, k, base, 1, 0, plane, out1);
-  }
+  const work = dwGemm(wb, ops, planes, plane, dy, co, k, [0]);
   const v = wb.typedArrayFromHeap(work) as Float32Array;
   const out = wb.makeOutput([kh, kw, ci, co], "float32");
   const o = wb.typedArrayFromHeap(out) as Float32Array;
-  for (let e = 0; e < k * co; e++) o[e] = v[1 + e] + v[1 + k * co + e];
+  for (let e = 0; e < k * co; e++) o[e] = v[1 + e] + v[1 + k * co + e]; // taps = 1
   wb.disposeData(work.dataId);
   wb.disposeData(planes.dataId);
   return out;

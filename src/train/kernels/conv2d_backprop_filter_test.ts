@@ -214,42 +214,57 @@ Deno.test({
   },
 });
 
+/**
+ * Runs `cases` with `kernelFunc` as wasm's `Conv2DBackpropFilter`: dW within TOL of the stock cpu
+ * backend and no backend data left behind; the project kernel is put back afterwards. Before each
+ * case freed heap memory is poisoned with NaN, so that a buffer cell a kernel forgets to zero
+ * shows up instead of a lucky 0 (freed memory is handed out again).
+ */
+async function checkWasmFilterGrad(
+  cases: ConvCase[],
+  seed: number,
+  kernelFunc: tf.KernelFunc,
+): Promise<void> {
+  const refs: Float32Array[] = [];
+  for (const [i, c] of cases.entries()) {
+    refs.push((await runOn("cpu", true, convGrads(c, seed + i)))[2]);
+  }
+  await runOn("wasm", false, () => []);
+  const ours = tf.getKernel("Conv2DBackpropFilter", "wasm");
+  assert.ok(ours !== undefined);
+  tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
+  tf.registerKernel({ kernelName: "Conv2DBackpropFilter", backendName: "wasm", kernelFunc });
+  try {
+    for (const [i, c] of cases.entries()) {
+      tf.fill([1 << 20], NaN).dispose();
+      const before = tf.engine().backend.numDataIds();
+      const got = tf.tidy(() => convGrads(c, seed + i)()[2].dataSync() as Float32Array);
+      const err = relL2(got, refs[i]);
+      assert.ok(err <= TOL, `${c.name} dW: relative L2 ${err.toExponential(2)}`);
+      assert.equal(tf.engine().backend.numDataIds(), before, `${c.name}: backend data`);
+    }
+  } finally {
+    tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
+    tf.registerKernel(ours);
+  }
+}
+
 // On wasm the taps method copies each tap straight from the wasm heap; the same chunk limits force
 // its chunking paths (and a leak check, as every buffer is made on the heap by hand).
 for (const concatTaps of [false, true]) {
   for (const maxRows of [7, 40, 1 << 20]) {
     const variant = `taps${concatTaps ? ", taps concatenated" : ""}`;
     Deno.test(`wasm matmul filter gradient (${variant}, ≤ ${maxRows} rows a chunk) equals stock cpu`, async () => {
-      const refs: Float32Array[] = [];
-      for (const [i, c] of CASES.entries()) {
-        refs.push((await runOn("cpu", true, convGrads(c, 70 + i)))[2]);
-      }
-      await runOn("wasm", false, () => []);
-      const ours = tf.getKernel("Conv2DBackpropFilter", "wasm");
-      assert.ok(ours !== undefined);
-      tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
-      tf.registerKernel({
-        kernelName: "Conv2DBackpropFilter",
-        backendName: "wasm",
-        kernelFunc: makeConv2DBackpropFilterMatMul({
+      await checkWasmFilterGrad(
+        CASES,
+        70,
+        makeConv2DBackpropFilterMatMul({
           maxRows,
           maxColElements: 1 << 22,
           method: "taps",
           concatTaps,
         }),
-      });
-      try {
-        for (const [i, c] of CASES.entries()) {
-          const before = tf.engine().backend.numDataIds();
-          const got = tf.tidy(() => convGrads(c, 70 + i)()[2].dataSync() as Float32Array);
-          const err = relL2(got, refs[i]);
-          assert.ok(err <= TOL, `${c.name} dW: relative L2 ${err.toExponential(2)}`);
-          assert.equal(tf.engine().backend.numDataIds(), before, `${c.name}: backend data`);
-        }
-      } finally {
-        tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
-        tf.registerKernel(ours);
-      }
+      );
     });
   }
 }
@@ -284,55 +299,29 @@ const PLANE_CASES: ConvCase[] = [
 
 for (const maxElements of [1, 1 << 24]) {
   Deno.test(`wasm planes filter gradient (≤ ${maxElements} plane floats a group) equals stock cpu without falling back`, async () => {
-    const refs: Float32Array[] = [];
-    for (const [i, c] of PLANE_CASES.entries()) {
-      refs.push((await runOn("cpu", true, convGrads(c, 110 + i)))[2]);
-    }
-    await runOn("wasm", false, () => []);
-    const ours = tf.getKernel("Conv2DBackpropFilter", "wasm")!;
-    tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
-    tf.registerKernel({
-      kernelName: "Conv2DBackpropFilter",
-      backendName: "wasm",
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const a = attrs as unknown as {
-          strides: number;
-          pad: "same" | "valid";
-          filterShape: [number, number, number, number];
-        };
-        const x = inputs.x as tf.TensorInfo;
-        const info = tf.backend_util.computeConv2DInfo(
-          x.shape as [number, number, number, number],
-          a.filterShape,
-          a.strides,
-          1,
-          a.pad,
-        );
-        const out = conv2dBackpropFilterPlanes(
-          backend as tf.KernelBackend,
-          x,
-          inputs.dy as tf.TensorInfo,
-          info,
-          maxElements,
-        );
-        if (out === undefined) throw new Error("planes method did not apply");
-        return out;
-      },
+    await checkWasmFilterGrad(PLANE_CASES, 110, ({ inputs, backend, attrs }) => {
+      const a = attrs as unknown as {
+        strides: number;
+        pad: "same" | "valid";
+        filterShape: [number, number, number, number];
+      };
+      const x = inputs.x as tf.TensorInfo;
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        a.filterShape,
+        a.strides,
+        1,
+        a.pad,
+      );
+      const out = conv2dBackpropFilterPlanes(
+        backend as tf.KernelBackend,
+        x,
+        inputs.dy as tf.TensorInfo,
+        info,
+        maxElements,
+      );
+      if (out === undefined) throw new Error("planes method did not apply");
+      return out;
     });
-    try {
-      for (const [i, c] of PLANE_CASES.entries()) {
-        // Freed heap memory is handed out again: poison it so that a cell the kernel forgets to
-        // zero shows up as NaN instead of a lucky 0.
-        tf.fill([1 << 20], NaN).dispose();
-        const before = tf.engine().backend.numDataIds();
-        const got = tf.tidy(() => convGrads(c, 110 + i)()[2].dataSync() as Float32Array);
-        const err = relL2(got, refs[i]);
-        assert.ok(err <= TOL, `${c.name} dW: relative L2 ${err.toExponential(2)}`);
-        assert.equal(tf.engine().backend.numDataIds(), before, `${c.name}: backend data`);
-      }
-    } finally {
-      tf.unregisterKernel("Conv2DBackpropFilter", "wasm");
-      tf.registerKernel(ours);
-    }
   });
 }
