@@ -1,9 +1,13 @@
 /**
- * Memory-bound kernels of the training step for tfjs-backend-wasm, on this project's own
- * WebAssembly SIMD module (`wasm_ops.wat`) instantiated on the backend's heap, so they read and
- * write tfjs tensors in place, with no copies in or out.
+ * Training kernels for tfjs-backend-wasm on this project's own WebAssembly SIMD module
+ * (`wasm_ops.wat`), instantiated on the backend's heap, so they read and write tfjs tensors in
+ * place, with no copies in or out. The same module serves the filter gradient
+ * (`./conv2d_backprop_filter.ts`: `to_planes`, `dw_gemm`), the fused batch-norm and ReLU-gradient
+ * kernels of `src/model/fused_ops.ts` ({@linkcode batchNormTrainKernel},
+ * {@linkcode batchNormTrainGradKernel}, {@linkcode reluGradKernel}) and, on the threaded build,
+ * a helper thread (`./wasm_ops_helper.ts`).
  *
- * What they replace and why (tfjs-backend-wasm 4.22):
+ * The memory-bound stock kernels it replaces, and why (tfjs-backend-wasm 4.22):
  *
  * | kernel | stock | here |
  * |---|---|---|

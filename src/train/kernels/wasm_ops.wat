@@ -1,7 +1,9 @@
-;; Memory-bound training kernels for tfjs-backend-wasm, on WebAssembly SIMD, run directly on the
-;; backend's heap (the module imports tfjs's memory; every pointer is a byte offset into it).
-;; Tensors are channels-last: a "row" is the C channels of one pixel, rows are contiguous.
-;; Every function needs C % 4 == 0 (the caller checks); pointers need no alignment.
+;; Training kernels for tfjs-backend-wasm, on WebAssembly SIMD, run directly on the backend's heap
+;; (the module imports tfjs's memory; every pointer is a byte offset into it): memory-bound
+;; per-channel kernels, fused batch norm and ReLU gradient, and the filter gradient's scatter
+;; (to_planes) and blocked matmul (dw_gemm). Tensors are channels-last: a "row" is the C channels
+;; of one pixel, rows are contiguous. Unless a function says otherwise it needs C % 4 == 0 (the
+;; caller checks); pointers need no alignment.
 ;;
 ;; Built by wasm_ops_build.ts into wasm_ops_bytes.ts twice: this text as is (non-shared memory,
 ;; the single-threaded tfjs build) and with the import line's "(memory 1)" replaced by
