@@ -94,7 +94,8 @@ const encoder = new TextEncoder();
 
 /**
  * Starts a fresh run: writes `RUN/config.json` and trains. A `RUN` that already holds a run is a
- * `UsageError` (use {@linkcode resume}).
+ * `UsageError` (use {@linkcode resume}). If the run throws before its first checkpoint, the files
+ * it wrote (and `RUN`, if it made it) are removed again.
  *
  * @example
  * ```ts ignore
@@ -109,9 +110,27 @@ export async function train(config: TrainConfig, opts: RunOptions = {}): Promise
       `${config.out} already holds a run (log.jsonl); continue it with --resume ${config.out} or choose another --out`,
     );
   }
+  const created = !(await exists(config.out));
   await Deno.mkdir(config.out, { recursive: true });
   await writeJsonAtomic(join(config.out, "config.json"), config);
-  return await runLoop(config, undefined, opts);
+  try {
+    return await runLoop(config, undefined, opts);
+  } catch (e) {
+    // A run that failed before its first checkpoint (bad data, a full wasm heap) leaves nothing
+    // behind, so the same command can be rerun once the cause is fixed.
+    if ((await latestCheckpoint(config.out)) === undefined) {
+      await removeFailedRun(config.out, created);
+    }
+    throw e;
+  }
+}
+
+/** Removes what a fresh run writes before its first checkpoint (and `out` if this run made it). */
+async function removeFailedRun(out: string, created: boolean): Promise<void> {
+  for (const name of ["config.json", "log.jsonl", "checkpoints"]) {
+    await Deno.remove(join(out, name), { recursive: true }).catch(() => {});
+  }
+  if (created) await Deno.remove(out).catch(() => {}); // only if empty
 }
 
 /**

@@ -167,6 +167,24 @@ Deno.test("loop: resuming after an interruption gives the same final weights as 
   }
 });
 
+Deno.test("loop: a run that fails before its first checkpoint leaves nothing, so it can be rerun", async () => {
+  // A prepared copy whose image shard is cut short: reading the first batch fails.
+  const broken = join(root, "broken-prepared");
+  await Deno.mkdir(broken, { recursive: true });
+  for (const f of ["manifest.json", "masks.u8"]) {
+    await Deno.copyFile(join(prepared, f), join(broken, f));
+  }
+  const images = await Deno.readFile(join(prepared, "images.u8"));
+  await Deno.writeFile(join(broken, "images.u8"), images.subarray(0, 100));
+  const out = join(root, "fails-early");
+  const cfg = { ...config(out, ["--epochs", "1"]), prepared: broken };
+  await assert.rejects(() => train(cfg, silent));
+  assert.equal(await Deno.stat(out).then(() => true, () => false), false, "run folder removed");
+  // the same --out now trains
+  assert.equal((await train(config(out, ["--epochs", "1"]), silent)).status, "done");
+  assert.ok((await latestCheckpoint(out)) !== undefined);
+});
+
 Deno.test("loop: a NaN loss stops the run and keeps the last good checkpoint", async () => {
   const out = join(root, "nan");
   const cfg = config(out, [
