@@ -1,11 +1,11 @@
 /**
  * Backend selection for training: WebGPU on a hardware adapter, otherwise the fastest CPU backend
- * (tfjs-backend-wasm with this project's convolution-gradient kernels, else the pure-JS cpu
- * backend).
+ * (tfjs-backend-wasm with this project's kernels, one thread per logical CPU, else the pure-JS
+ * cpu backend).
  *
  * Why not WebGPU everywhere: on machines without a GPU, Deno's `navigator.gpu` still offers a
- * software adapter (Mesa llvmpipe, `adapter.info.isFallbackAdapter === true`) that trains about 6×
- * slower than wasm. Why not the stock kernels: tfjs-backend-wasm 4.22 has no
+ * software adapter (Mesa llvmpipe, `adapter.info.isFallbackAdapter === true`) that trains about
+ * 20× slower than wasm (bench/README.md, "Training step"). Why not the stock kernels: tfjs-backend-wasm 4.22 has no
  * `Conv2DBackpropFilter`, the webgpu one silently truncates on Mesa once N·H·W ≥ 65 536, and the
  * cpu one reads element by element through `TensorBuffer.get`. See `./kernels/mod.ts`.
  *
