@@ -23,11 +23,20 @@ export const FUSED_KERNELS = {
   reluGrad: "VesselSegReluGrad",
 } as const;
 
-/** Whether the active backend has kernel `name` and it takes `x` (float32, channels % 4 == 0). */
+/**
+ * Whether the fused kernels take a tensor of this dtype and shape: float32, rank ≥ 2, channels (the
+ * last axis) a multiple of 4, not empty. Kernels that register {@linkcode FUSED_KERNELS} accept
+ * exactly these.
+ */
+export function fusedKernelsTake(x: { dtype: string; shape: readonly number[] }): boolean {
+  const c = x.shape[x.shape.length - 1];
+  return x.dtype === "float32" && x.shape.length >= 2 && c % 4 === 0 &&
+    x.shape.every((d) => d > 0);
+}
+
+/** Whether the active backend has kernel `name` and it takes `x`. */
 function fused(name: string, x: tf.Tensor): boolean {
-  const c = x.shape[x.rank - 1];
-  return tf.getKernel(name, tf.getBackend()) !== undefined && x.dtype === "float32" &&
-    x.rank >= 2 && c % 4 === 0 && x.size > 0;
+  return tf.getKernel(name, tf.getBackend()) !== undefined && fusedKernelsTake(x);
 }
 
 /** Batch norm's output and batch statistics. */

@@ -267,14 +267,14 @@ export function conv2dBackpropFilterPlanes(
   const { top, bottom, left, right } = c.padInfo;
   const [, h, w] = x.shape;
   if (
-    ops !== undefined && wasmHeapOf(backend) !== undefined && sh * sw > 1 && sh === kh &&
+    ops !== undefined && sh * sw > 1 && sh === kh &&
     sw === kw && top === 0 && bottom === 0 && left === 0 && right === 0 && h === ho * sh &&
     w === wo * sw
   ) {
     return filterGradBlocks(wb, ops, x, dy, c);
   }
   if (
-    ops === undefined || wasmHeapOf(backend) === undefined || sh !== 1 || sw !== 1 ||
+    ops === undefined || sh !== 1 || sw !== 1 ||
     c.dilationHeight !== 1 || c.dilationWidth !== 1 || x.dtype !== "float32" ||
     Math.min(top, bottom, left, right) < 0 || n * ho * wo === 0
   ) {

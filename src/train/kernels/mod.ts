@@ -68,7 +68,6 @@ export function projectKernels(
         kernelFunc: makeConv2DBackpropFilterMatMul({
           maxRows: 1 << 20,
           maxColElements: 1 << 24,
-          transposeCols: true,
           method: "planes",
         }),
       }, {

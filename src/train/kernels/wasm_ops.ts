@@ -28,7 +28,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { decodeBase64 } from "../../base64.ts";
 import { WASM_OPS_BASE64, WASM_OPS_SHARED_BASE64 } from "./wasm_ops_bytes.ts";
-import { FUSED_KERNELS } from "../../model/fused_ops.ts";
+import { FUSED_KERNELS, fusedKernelsTake } from "../../model/fused_ops.ts";
 import { type OpsHelper, opsHelperFor, startOpsHelper } from "./wasm_ops_helper.ts";
 
 type TensorInfo = tf.TensorInfo;
@@ -489,12 +489,6 @@ export function makeIdentity(stock: tf.KernelFunc): tf.KernelFunc {
     (args.backend as unknown as WasmBackendLike).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   };
-}
-
-/** Whether the fused kernels take `x`: float32, rank ≥ 2, channels % 4 == 0, not empty. */
-function fusedKernelsTake(x: TensorInfo): boolean {
-  const c = x.shape[x.shape.length - 1];
-  return x.dtype === "float32" && x.shape.length >= 2 && c % 4 === 0 && size(x.shape) > 0;
 }
 
 function checkFused(name: string, x: TensorInfo): void {

@@ -8,27 +8,18 @@
  *
  * @module
  */
-import wabtInit from "wabt";
 import { encodeBase64 } from "../../base64.ts";
+import { compileWat, writeGenerated } from "../../wasm_build.ts";
 
 const here = new URL(".", import.meta.url);
 const source = await Deno.readTextFile(new URL("wasm_ops.wat", here));
 const importLine = '(import "env" "memory" (memory 1))';
 if (!source.includes(importLine)) throw new Error(`wasm_ops.wat: missing ${importLine}`);
-const wabt = await wabtInit();
+const compile = async (text: string) =>
+  encodeBase64(await compileWat("wasm_ops.wat", text, { simd: true, threads: true }));
 
-function compile(text: string): string {
-  const features = { simd: true, threads: true };
-  const mod = wabt.parseWat("wasm_ops.wat", text, features);
-  // wabt's typings omit validate's features argument; without it shared memory is rejected.
-  (mod as unknown as { validate(f: typeof features): void }).validate(features);
-  const bytes = new Uint8Array(mod.toBinary({}).buffer);
-  mod.destroy();
-  return encodeBase64(bytes);
-}
-
-const plain = compile(source);
-const shared = compile(
+const plain = await compile(source);
+const shared = await compile(
   source.replace(importLine, '(import "env" "memory" (memory 1 65536 shared))'),
 );
 const text =
@@ -37,17 +28,9 @@ const text =
   `export const WASM_OPS_BASE64 =\n  "${plain}";\n` +
   "/** `wasm_ops.wat` importing a shared memory (threaded tfjs build), base64. */\n" +
   `export const WASM_OPS_SHARED_BASE64 =\n  "${shared}";\n`;
-const target = new URL("wasm_ops_bytes.ts", here);
-if (Deno.args.includes("--check")) {
-  const current = await Deno.readTextFile(target);
-  if (current !== text) {
-    console.error(
-      "wasm_ops_bytes.ts is out of date: run deno run -A src/train/kernels/wasm_ops_build.ts",
-    );
-    Deno.exit(1);
-  }
-  console.log("wasm_ops_bytes.ts is up to date");
-} else {
-  await Deno.writeTextFile(target, text);
-  console.log(`wrote ${target.pathname}`);
-}
+await writeGenerated(
+  new URL("wasm_ops_bytes.ts", here),
+  text,
+  "src/train/kernels/wasm_ops_build.ts",
+  Deno.args.includes("--check"),
+);
