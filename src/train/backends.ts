@@ -153,7 +153,7 @@ export function wantedWasmThreads(wasmThreads?: number): number {
 /**
  * One thread per logical CPU (`navigator.hardwareConcurrency`), at most
  * {@linkcode MAX_WASM_THREADS}: on an idle 2-core machine the threaded build with this project's
- * helper thread trains ≈ 1.5× faster than one thread (bench/README.md, "Training step").
+ * helper thread trains ≈ 1.8× faster than one thread (bench/README.md, "Training step").
  */
 export function defaultWasmThreads(): number {
   const cpus = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)

@@ -1,7 +1,7 @@
 /**
  * A second thread for this project's wasm kernels when tfjs-backend-wasm runs its threaded build
  * (the heap is a shared `WebAssembly.Memory`): XNNPACK's thread pool only serves tfjs's own
- * convolutions, so the filter-gradient matmul (`dw_gemm`) would otherwise run on one core.
+ * kernels, so the filter-gradient matmul (`dw_gemm`) would otherwise run on one core.
  *
  * The helper is a `node:worker_threads` thread (unref'd, so it never keeps the process alive)
  * that instantiates the same module on the same memory. A kernel posts one call with
