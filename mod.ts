@@ -42,5 +42,5 @@ export * from "./src/baseline/otsu.ts";
 export * from "./src/baseline/trivial.ts";
 export * from "./src/model/unet.ts";
 export * from "./src/model/losses.ts";
-export * from "./src/train/backends.ts";
+export * from "./src/runtime/backends.ts";
 export { resume, train } from "./src/train/loop.ts";

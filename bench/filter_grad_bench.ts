@@ -1,7 +1,7 @@
 /**
  * The wasm filter gradient (`Conv2DBackpropFilter`) of the benchmark U-Net's 3×3 layers, two ways,
  * one group per layer: `planes` (the default: channel-major planes of a padded grid and this
- * project's blocked matmul `dw_gemm`, `src/train/kernels/wasm_ops.wat`) against `taps` (the
+ * project's blocked matmul `dw_gemm`, `src/runtime/kernels/wasm_ops.wat`) against `taps` (the
  * earlier method: one copy per filter tap and XNNPACK's `BatchMatMul`, which tfjs 4.22 runs on
  * one thread), the baseline. Before timing, both are compared with each other (relative L2 ≤
  * 1e-5), so the table never times a wrong answer.
@@ -14,9 +14,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../src/train/backends.ts";
-import { makeConv2DBackpropFilterMatMul } from "../src/train/kernels/conv2d_backprop_filter.ts";
-import { relL2 } from "../src/train/kernels/testing.ts";
+import { initBackend } from "../src/runtime/backends.ts";
+import { makeConv2DBackpropFilterMatMul } from "../src/runtime/kernels/conv2d_backprop_filter.ts";
+import { relL2 } from "../src/runtime/kernels/testing.ts";
 
 await initBackend("wasm");
 const backend = tf.backend();

@@ -13,7 +13,7 @@
  * - `TRAIN_BENCH_PROFILE` `1`: the script form also prints a per-kernel profile of one step
  *   (`tf.profile`, kernel time summed by kernel name, largest first)
  * - `VESSEL_SEG_WASM_THREADS` wasm threads (default one per logical CPU; 1 is the
- *   single-threaded SIMD build, 2–8 the threaded build), see `src/train/backends.ts`
+ *   single-threaded SIMD build, 2–8 the threaded build), see `src/runtime/backends.ts`
  *
  * `deno bench -A bench/train_step_bench.ts` reports time per step; `deno run -A
  * bench/train_step_bench.ts` prints ms/step and achieved GFLOP/s (3 × forward FLOPs / step time).
@@ -23,7 +23,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { buildUNet } from "../src/model/unet.ts";
 import { comboLoss } from "../src/model/losses.ts";
-import { type BackendName, initBackend } from "../src/train/backends.ts";
+import { type BackendName, initBackend } from "../src/runtime/backends.ts";
 
 const env = (k: string, d: string) => Deno.env.get(k) ?? d;
 const SIZE = Number(env("TRAIN_BENCH_SIZE", "256"));

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { parseFlags, runMain } from "../src/cli.ts";
+import { defineTask, flag, parseTask, runMain } from "../src/cli.ts";
 import { InputError } from "../src/errors.ts";
 import { readImage } from "../src/data/image.ts";
 import { readPolygons } from "../src/data/kaggle.ts";
@@ -19,17 +19,26 @@ import { writeFileAtomic } from "../src/io.ts";
 
 const GAP_PX = 8;
 
+const SYNTH_FIGURE = defineTask({
+  synopsis: "deno run -A scripts/synth_figure.ts [flags]",
+  summary: "Draws a synthetic tile and its mask beside a real tile (docs/synth_vs_real.png).",
+  flags: {
+    data: flag.string({ default: "fixtures/kaggle-mini", arg: "DIR", help: "synthetic dataset" }),
+    id: flag.string({ arg: "ID", help: "tile to draw (default: the one with most vessel pixels)" }),
+    real: flag.string({
+      default: "fixtures/real/0006ff2aa7cd.png",
+      arg: "FILE",
+      help: "real tile",
+    }),
+    out: flag.string({ default: "docs/synth_vs_real.png", arg: "FILE", help: "output PNG" }),
+  },
+});
+
 /** Entry point; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const flags = parseFlags(args, {
-    data: { type: "string" },
-    id: { type: "string" },
-    real: { type: "string" },
-    out: { type: "string" },
-  });
-  const data = (flags.data as string | undefined) ?? "fixtures/kaggle-mini";
-  const realPath = (flags.real as string | undefined) ?? "fixtures/real/0006ff2aa7cd.png";
-  const out = (flags.out as string | undefined) ?? "docs/synth_vs_real.png";
+  const flags = parseTask(SYNTH_FIGURE, args);
+  if (flags === undefined) return 0;
+  const { data, real: realPath, out } = flags;
   const polygons = `${data}/polygons.jsonl`;
 
   let chosen: { id: string; mask: Uint8Array; size: number } | undefined;

@@ -1,11 +1,13 @@
 /**
- * Atomic file output: every file the tool writes goes to a temporary name in the same directory
- * and is renamed into place, so an interrupted run never leaves a half-written file under the
- * final name.
+ * File input and output. Output is atomic: every file the tool writes goes to a temporary name in
+ * the same directory and is renamed into place, so an interrupted run never leaves a half-written
+ * file under the final name. Input JSON is read by {@linkcode readJson}, which turns every failure
+ * into one `InputError` line naming the file.
  *
  * @module
  */
 import { dirname } from "node:path";
+import { InputError } from "./errors.ts";
 
 let counter = 0;
 
@@ -52,7 +54,54 @@ export async function exists(path: string): Promise<boolean> {
     await Deno.stat(path);
     return true;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
+    // A file where a folder on the path belongs (`file.bin/x`) means `path` cannot exist.
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
     throw e;
+  }
+}
+
+/** One line of an error message: newlines and runs of spaces folded into single spaces. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * Reads and parses a JSON file. A missing file, a folder in its place, an unreadable file and bad
+ * JSON are each an `InputError` naming the file, on one line; `what` (e.g. "the run's config")
+ * is added to the "no such file" message.
+ *
+ * @example
+ * ```ts
+ * import { readJson } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.json`, '{"x": 1}');
+ * console.assert((await readJson<{ x: number }>(`${dir}/a.json`)).x === 1);
+ * const err = await readJson(`${dir}/missing.json`).catch((e) => e.message);
+ * console.assert(err === `${dir}/missing.json: no such file`);
+ * ```
+ */
+export async function readJson<T = unknown>(path: string, what?: string): Promise<T> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new InputError(path, undefined, `no such file${what ? ` (${what})` : ""}`);
+    }
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new InputError(path, undefined, "is a folder, expected a JSON file");
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new InputError(path, undefined, "cannot be read (permission denied)");
+    }
+    if (e instanceof Deno.errors.InvalidData || e instanceof TypeError) {
+      throw new InputError(path, undefined, "is not UTF-8 text");
+    }
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new InputError(path, undefined, `bad JSON: ${oneLine((e as Error).message)}`);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Development-time helpers of the scripts that turn this project's `.wat` sources into generated
- * `*_bytes.ts` modules (`src/baseline/otsu_wasm_build.ts`, `src/train/kernels/wasm_ops_build.ts`):
+ * `*_bytes.ts` modules (`src/baseline/otsu_wasm_build.ts`, `src/runtime/kernels/wasm_ops_build.ts`):
  * compiling with wabt (npm `wabt`, never loaded when the tool runs) and writing — or, with
  * `--check`, verifying — the generated file.
  *

@@ -2,7 +2,7 @@
 // tests fail when a source was edited without rebuilding (each build script's `--check`).
 import assert from "node:assert/strict";
 
-for (const script of ["baseline/otsu_wasm_build.ts", "train/kernels/wasm_ops_build.ts"]) {
+for (const script of ["baseline/otsu_wasm_build.ts", "runtime/kernels/wasm_ops_build.ts"]) {
   Deno.test(`${script} --check: the committed wasm bytes match their .wat source`, async () => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL(script, import.meta.url).pathname, "--check"],

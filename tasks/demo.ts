@@ -26,22 +26,26 @@
  * @module
  */
 import { join, relative, sep } from "node:path";
-import { choiceFlag, numberFlag, parseFlags, runMain, wantsHelp } from "../src/cli.ts";
-import { UsageError } from "../src/errors.ts";
+import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
 import type { EvaluateResult } from "../src/evaluate/run.ts";
-import { exists, writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
+import { writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
+import { latestCheckpoint, readCheckpointFile } from "../src/model/artifact.ts";
+import { makeConfig } from "../src/model/run_config.ts";
 import { formatDuration } from "../src/progress.ts";
 import { toMarkdown } from "../src/report/table.ts";
-import { BACKEND_CHOICES, initBackend } from "../src/train/backends.ts";
-import { latestCheckpoint, readCheckpoint } from "../src/train/checkpoint.ts";
-import { main as synthMain } from "./synth.ts";
-import { main as prepareMain } from "./prepare.ts";
+import { BACKEND_FLAG, type BackendChoice, initBackend } from "../src/runtime/backends.ts";
+import { resume, type RunOptions, train } from "../src/train/loop.ts";
+import { BUILTIN_DATA, hasData, prepareStage, synthStage } from "./builtin_data.ts";
 import { main as baselineMain } from "./baseline.ts";
-import { main as trainMain } from "./train.ts";
 import { main as evaluateMain } from "./evaluate.ts";
 
 /** The demo's defaults. */
-export const DEMO_DEFAULTS = { out: "out/demo", tiles: 300, epochs: 8, seed: 0 } as const;
+export const DEMO_DEFAULTS = {
+  out: "out/demo",
+  tiles: BUILTIN_DATA.tiles,
+  epochs: 8,
+  seed: BUILTIN_DATA.seed,
+} as const;
 
 /** Opening and closing markers of the README block `--update-readme` refreshes. */
 export const README_MARKERS = ["<!-- DEMO-RESULTS -->", "<!-- /DEMO-RESULTS -->"] as const;
@@ -107,54 +111,139 @@ async function readStages(path: string): Promise<Stages> {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-const USAGE = `deno task demo [flags]
+/** The command line of `deno task demo`. */
+export const DEMO = defineTask({
+  synopsis: "deno task demo [flags]",
+  summary:
+    "Runs the whole chain on built-in synthetic data: synth → prepare (scale 0.25) → baseline →\n" +
+    "train (tiny U-Net) → evaluate, and prints the Otsu-vs-U-Net table and the path of report.md.",
+  flags: {
+    out: flag.string({
+      default: DEMO_DEFAULTS.out,
+      arg: "DIR",
+      help: "output folder; finished stages are reused",
+    }),
+    tiles: flag.number({
+      default: DEMO_DEFAULTS.tiles,
+      min: 10,
+      max: 100_000,
+      integer: true,
+      help: "synthetic training tiles",
+    }),
+    epochs: flag.number({
+      default: DEMO_DEFAULTS.epochs,
+      min: 1,
+      max: 10_000,
+      integer: true,
+      help: "training epochs",
+    }),
+    backend: BACKEND_FLAG,
+    seed: flag.number({
+      default: DEMO_DEFAULTS.seed,
+      min: 0,
+      max: 0xffffffff,
+      integer: true,
+      help: "seed of the data, split and training",
+    }),
+    "update-readme": flag.boolean({
+      help: "refresh the results block of README.md and the figures in docs/demo/",
+    }),
+    quiet: QUIET,
+  },
+});
 
-Runs the whole chain on built-in synthetic data: synth → prepare (scale 0.25) → baseline →
-train (tiny U-Net) → evaluate, and prints the Otsu-vs-U-Net table and the path of report.md.
+type Say = (line: string) => void;
 
-  --out DIR                  output folder (default out/demo); finished stages are reused
-  --tiles N                  synthetic training tiles (default 300)
-  --epochs N                 training epochs (default 8)
-  --backend auto|webgpu|wasm|cpu  training backend (default auto)
-  --seed N                   seed of the data, split and training (default 0)
-  --update-readme            refresh the results block of README.md and the figures in docs/demo/
-  --quiet                    no progress output
-  --help                     print this text`;
+/** The stamp file `demo-stages.json`: what each finished stage ran with, and its seconds. */
+class StageLog {
+  readonly times: Record<string, number>;
+  private constructor(readonly path: string, readonly stages: Stages, private say: Say) {
+    this.times = (stages.seconds ?? {}) as Record<string, number>;
+    stages.seconds = this.times;
+  }
+  static async open(path: string, say: Say): Promise<StageLog> {
+    return new StageLog(path, await readStages(path), say);
+  }
+  save(): Promise<void> {
+    return writeJsonAtomic(this.path, this.stages);
+  }
+  /**
+   * Runs a stage and records its time. A stage returning `true` was reused: it keeps its earlier
+   * time, so the reported wall time is that of a full run.
+   */
+  async run(name: string, fn: () => Promise<boolean | void>): Promise<void> {
+    const start = performance.now();
+    this.say(`demo: ── ${name} ──`);
+    const reused = (await fn()) === true;
+    const s = (performance.now() - start) / 1000;
+    if (!reused || this.times[name] === undefined) this.times[name] = +s.toFixed(1);
+    await this.save();
+    this.say(`demo: ${name} ${reused ? "reused" : "done"} in ${formatDuration(s)}`);
+  }
+}
+
+/** Runs `fn` with `console.log` silenced when `quiet`. */
+async function withQuietLog<T>(quiet: boolean, fn: () => Promise<T>): Promise<T> {
+  const saved = console.log;
+  if (quiet) console.log = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.log = saved;
+  }
+}
+
+function check(name: string, code: number): void {
+  if (code !== 0) throw new Error(`demo: stage ${name} exited with code ${code}`);
+}
+
+/** The train stage: fresh, resumed after an interruption, or reused when already done. */
+async function trainStage(
+  log: StageLog,
+  dirs: { prepared: string; run: string },
+  key: Record<string, unknown>,
+  opts: { epochs: number; seed: number; backend: string; quiet: boolean; say: Say },
+): Promise<boolean> {
+  const latest = same(log.stages.train, key) ? await latestCheckpoint(dirs.run) : undefined;
+  const done = latest === undefined ? -1 : (await readCheckpointFile(latest)).state.epoch;
+  const runOpts: RunOptions = {
+    keepBackend: true,
+    quiet: opts.quiet,
+    log: opts.say,
+    ...(opts.quiet ? { print: () => {} } : {}),
+  };
+  if (done >= opts.epochs) {
+    opts.say(`demo: reusing ${dirs.run} (${done} epochs done)`);
+    return true;
+  }
+  let result;
+  if (latest !== undefined) {
+    opts.say(`demo: resuming ${dirs.run} from ${latest}`);
+    result = await resume(dirs.run, { backend: opts.backend as BackendChoice }, runOpts);
+  } else {
+    // The stamp is written before training so that a killed run resumes next time.
+    await Deno.remove(dirs.run, { recursive: true }).catch(() => {});
+    log.stages.train = key;
+    await log.save();
+    const config = makeConfig("tiny", {
+      prepared: dirs.prepared,
+      out: dirs.run,
+      epochs: opts.epochs,
+      checkpointEpochs: demoCheckpointEpochs(opts.epochs),
+      seed: opts.seed,
+      backend: opts.backend as BackendChoice,
+    });
+    result = await train(config, runOpts);
+  }
+  check("train", result.status === "done" ? 0 : result.status === "interrupted" ? 130 : 1);
+  return false;
+}
 
 /** Entry point; returns the exit code. */
 export async function main(args: string[], opts: DemoOptions = {}): Promise<number> {
-  if (wantsHelp(args)) {
-    console.log(USAGE);
-    return 0;
-  }
-  const flags = parseFlags(args, {
-    out: { type: "string" },
-    tiles: { type: "string" },
-    epochs: { type: "string" },
-    backend: { type: "string" },
-    seed: { type: "string" },
-    "update-readme": { type: "boolean" },
-    quiet: { type: "boolean" },
-  });
-  const out = typeof flags.out === "string" ? flags.out : DEMO_DEFAULTS.out;
-  if (out === "") throw new UsageError("--out needs a directory");
-  const tiles = numberFlag(flags.tiles, "tiles", DEMO_DEFAULTS.tiles, {
-    min: 10,
-    max: 100_000,
-    integer: true,
-  });
-  const epochs = numberFlag(flags.epochs, "epochs", DEMO_DEFAULTS.epochs, {
-    min: 1,
-    max: 10_000,
-    integer: true,
-  });
-  const backend = choiceFlag(flags.backend, "backend", BACKEND_CHOICES, "auto");
-  const seed = numberFlag(flags.seed, "seed", DEMO_DEFAULTS.seed, {
-    min: 0,
-    max: 0xffffffff,
-    integer: true,
-  });
-  const quiet = flags.quiet === true;
+  const f = parseTask(DEMO, args);
+  if (f === undefined) return 0;
+  const { out, tiles, epochs, seed, quiet } = f;
   const say = opts.log ?? ((line: string) => console.error(line));
   const print = opts.print ?? ((text: string) => console.log(text));
   const q = quiet ? ["--quiet"] : [];
@@ -167,157 +256,59 @@ export async function main(args: string[], opts: DemoOptions = {}): Promise<numb
     eval: join(out, "eval"),
   };
   await Deno.mkdir(out, { recursive: true });
-  const stagesPath = join(out, "demo-stages.json");
-  const stages = await readStages(stagesPath);
+  const log = await StageLog.open(join(out, "demo-stages.json"), say);
   const t0 = performance.now();
-  // Seconds each stage took when it last did its work (a reused stage keeps its earlier time, so
-  // the reported wall time is that of a full run).
-  const stageTimes = (stages.seconds ?? {}) as Record<string, number>;
-  stages.seconds = stageTimes;
-  const stage = async (name: string, fn: () => Promise<boolean | void>) => {
-    const start = performance.now();
-    say(`demo: ── ${name} ──`);
-    const reused = (await fn()) === true;
-    const s = (performance.now() - start) / 1000;
-    if (!reused || stageTimes[name] === undefined) stageTimes[name] = +s.toFixed(1);
-    await writeJsonAtomic(stagesPath, stages);
-    say(`demo: ${name} ${reused ? "reused" : "done"} in ${formatDuration(s)}`);
-  };
-  const check = (name: string, code: number) => {
-    if (code !== 0) throw new Error(`demo: stage ${name} exited with code ${code}`);
-  };
 
   // 1. synth
   const synthKey = { tiles, seed };
-  await stage("synth", async () => {
-    if (same(stages.synth, synthKey) && (await exists(join(dirs.data, "tile_meta.csv")))) {
+  await log.run("synth", async () => {
+    if (same(log.stages.synth, synthKey) && (await hasData(dirs.data))) {
       say(`demo: reusing ${dirs.data} (${tiles} tiles, seed ${seed})`);
       return true;
     }
-    delete stages.synth;
-    await writeJsonAtomic(stagesPath, stages);
-    check(
-      "synth",
-      await synthMain([
-        "--out",
-        dirs.data,
-        "--tiles",
-        String(tiles),
-        "--seed",
-        String(seed),
-        "--force",
-        ...q,
-      ]),
-    );
-    stages.synth = synthKey;
-    await writeJsonAtomic(stagesPath, stages);
+    delete log.stages.synth;
+    await log.save();
+    await synthStage(dirs.data, { tiles, seed, quiet });
+    log.stages.synth = synthKey;
+    await log.save();
     return false;
   });
 
   // 2. prepare (resumes by itself: unchanged tiles are reused)
-  await stage("prepare", async () => {
-    check(
-      "prepare",
-      await prepareMain([
-        "--data",
-        dirs.data,
-        "--out",
-        dirs.prepared,
-        "--scale",
-        "0.25",
-        "--seed",
-        String(seed),
-        ...q,
-      ]),
-    );
-  });
+  await log.run("prepare", () => prepareStage(dirs.data, dirs.prepared, { seed, quiet }));
 
   // 3. baseline (Table 1 on the split the U-Net is evaluated on)
-  await stage("baseline", async () => {
-    const saved = console.log;
-    if (quiet) console.log = () => {};
-    try {
-      check(
-        "baseline",
-        await baselineMain([
-          "--prepared",
-          dirs.prepared,
-          "--out",
-          dirs.baseline,
-          "--split",
-          "val",
-          "--seed",
-          String(seed),
-          ...(quiet ? ["--quiet"] : []),
-        ]),
-      );
-    } finally {
-      console.log = saved;
-    }
+  await log.run("baseline", async () => {
+    const args = ["--prepared", dirs.prepared, "--out", dirs.baseline, "--split", "val"];
+    check(
+      "baseline",
+      await withQuietLog(quiet, () => baselineMain([...args, "--seed", String(seed), ...q])),
+    );
   });
 
   // 4. train
-  const info = await initBackend(backend, { log: say });
+  const info = await initBackend(f.backend, { log: say });
   const trainKey = { synth: synthKey, epochs, seed, preset: "tiny" };
-  await stage("train", async () => {
-    const checkpointEpochs = demoCheckpointEpochs(epochs);
-    const latest = same(stages.train, trainKey) ? await latestCheckpoint(dirs.run) : undefined;
-    const done = latest === undefined ? -1 : (await readCheckpoint(latest)).file.state.epoch;
-    const trainOpts = { keepBackend: true, quiet, log: say, print: quiet ? () => {} : undefined };
-    if (done >= epochs) {
-      say(`demo: reusing ${dirs.run} (${done} epochs done)`);
-      return true;
-    }
-    let code: number;
-    if (latest !== undefined) {
-      say(`demo: resuming ${dirs.run} from ${latest}`);
-      code = await trainMain(["--resume", dirs.run, "--backend", info.name], trainOpts);
-    } else {
-      // The stamp is written before training so that a killed run resumes next time.
-      await Deno.remove(dirs.run, { recursive: true }).catch(() => {});
-      stages.train = trainKey;
-      await writeJsonAtomic(stagesPath, stages);
-      code = await trainMain([
-        "--prepared",
-        dirs.prepared,
-        "--out",
-        dirs.run,
-        "--preset",
-        "tiny",
-        "--epochs",
-        String(epochs),
-        "--checkpoint-epochs",
-        checkpointEpochs.join(","),
-        "--seed",
-        String(seed),
-        "--backend",
-        info.name,
-      ], trainOpts);
-    }
-    check("train", code);
-    return false;
-  });
+  await log.run(
+    "train",
+    () => trainStage(log, dirs, trainKey, { epochs, seed, backend: info.name, quiet, say }),
+  );
 
   // 5. evaluate
   let result: EvaluateResult | undefined;
-  await stage("evaluate", async () => {
+  await log.run("evaluate", async () => {
+    const args = ["--run", dirs.run, "--prepared", dirs.prepared, "--out", dirs.eval];
     check(
       "evaluate",
-      await evaluateMain([
-        "--run",
-        dirs.run,
-        "--prepared",
-        dirs.prepared,
-        "--out",
-        dirs.eval,
-        "--baseline",
-        dirs.baseline,
-        "--split",
-        "val",
-        ...q,
-      ], { keepBackend: true, log: say, print: () => {}, onResult: (r) => (result = r) }),
+      await evaluateMain([...args, "--baseline", dirs.baseline, "--split", "val", ...q], {
+        keepBackend: true,
+        log: say,
+        print: () => {},
+        onResult: (r) => (result = r),
+      }),
     );
   });
+  const stageTimes = log.times;
   const r = result!;
   const thisRunS = (performance.now() - t0) / 1000;
   const timings = Object.entries(stageTimes);
@@ -341,7 +332,7 @@ export async function main(args: string[], opts: DemoOptions = {}): Promise<numb
   });
   await writeTextFileAtomic(join(out, "README-results.md"), results);
 
-  if (flags["update-readme"] === true) {
+  if (f["update-readme"]) {
     const readme = opts.readme ?? "README.md";
     const docs = opts.docsDir ?? join("docs", "demo");
     const docFigures: { path: string; caption: string }[] = [];

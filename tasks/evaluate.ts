@@ -5,7 +5,7 @@
  * per-tile DSC distribution, overlays of the best/median/worst tile and `report.md`.
  *
  * ```
- * deno task evaluate --run RUN --prepared DIR [--split val|train|all] [--threshold 0.5]
+ * deno task evaluate --run RUN --prepared DIR [--split val|train|all] [--threshold X]
  *                    [--out RUN/eval] [--backend auto|webgpu|wasm|cpu] [--batch-size N]
  *                    [--baseline DIR] [--quiet]
  * ```
@@ -16,18 +16,10 @@
  *
  * @module
  */
-import {
-  choiceFlag,
-  numberFlag,
-  parseFlags,
-  requireString,
-  runMain,
-  wantsHelp,
-} from "../src/cli.ts";
-import { UsageError } from "../src/errors.ts";
+import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
 import { type EvaluateResult, evaluateRun } from "../src/evaluate/run.ts";
 import { toMarkdown } from "../src/report/table.ts";
-import { BACKEND_CHOICES } from "../src/train/backends.ts";
+import { BACKEND_FLAG } from "../src/runtime/backends.ts";
 
 const SPLITS = ["val", "train", "all"] as const;
 
@@ -41,61 +33,66 @@ export interface EvaluateMainOptions {
   print?: (text: string) => void;
 }
 
-const USAGE = `deno task evaluate --run RUN --prepared DIR [flags]
-
-Scores every checkpoint of a training run and the Otsu baseline on one split (the study's
-Table 3), draws the training curves, the per-tile DSC distribution and overlays, and writes
-report.md linking them.
-
-  --run RUN                  training run folder (deno task train --out) (required)
-  --prepared DIR             prepared dataset the run was trained on (required)
-  --split val|train|all      tiles to score (default val)
-  --threshold X              probability threshold of the predicted masks (default 0.5)
-  --out DIR                  where the tables and figures go (default RUN/eval)
-  --backend auto|webgpu|wasm|cpu  inference backend (default auto)
-  --batch-size N             tiles per forward pass (default: the run's training batch size)
-  --baseline DIR             a deno task baseline --out folder whose Table 1 report.md includes
-  --quiet                    no progress output
-  --help                     print this text`;
+/** The command line of `deno task evaluate`. */
+export const EVALUATE = defineTask({
+  synopsis: "deno task evaluate --run RUN --prepared DIR [flags]",
+  summary:
+    "Scores every checkpoint of a training run and the Otsu baseline on one split (the study's\n" +
+    "Table 3), draws the training curves, the per-tile DSC distribution and overlays, and writes\n" +
+    "report.md linking them.",
+  flags: {
+    run: flag.string({
+      required: true,
+      arg: "RUN",
+      help: "training run folder (deno task train --out)",
+    }),
+    prepared: flag.string({
+      required: true,
+      arg: "DIR",
+      help: "prepared dataset, prepared like the run's (same scale and tile size)",
+    }),
+    split: flag.choice(SPLITS, { default: "val", help: "tiles to score" }),
+    threshold: flag.number({
+      min: 0,
+      max: 1,
+      defaultText: "the run's saved threshold",
+      help: "probability threshold of the predicted masks",
+    }),
+    out: flag.string({
+      arg: "DIR",
+      defaultText: "RUN/eval",
+      help: "where the tables and figures go",
+    }),
+    backend: BACKEND_FLAG,
+    "batch-size": flag.number({
+      min: 1,
+      max: 4096,
+      integer: true,
+      defaultText: "the run's training batch size",
+      help: "tiles per forward pass",
+    }),
+    baseline: flag.string({
+      arg: "DIR",
+      help: "a deno task baseline --out folder whose Table 1 report.md includes",
+    }),
+    quiet: QUIET,
+  },
+});
 
 /** Entry point; returns the exit code. */
 export async function main(args: string[], opts: EvaluateMainOptions = {}): Promise<number> {
-  if (wantsHelp(args)) {
-    console.log(USAGE);
-    return 0;
-  }
-  const flags = parseFlags(args, {
-    run: { type: "string" },
-    prepared: { type: "string" },
-    split: { type: "string" },
-    threshold: { type: "string" },
-    out: { type: "string" },
-    backend: { type: "string" },
-    "batch-size": { type: "string" },
-    baseline: { type: "string" },
-    quiet: { type: "boolean" },
-  });
-  const run = requireString(flags, "run");
-  const prepared = requireString(flags, "prepared");
-  const split = choiceFlag(flags.split, "split", SPLITS, "val");
-  const threshold = numberFlag(flags.threshold, "threshold", 0.5, { min: 0, max: 1 });
-  const backend = choiceFlag(flags.backend, "backend", BACKEND_CHOICES, "auto");
-  const batchSize = flags["batch-size"] === undefined
-    ? undefined
-    : numberFlag(flags["batch-size"], "batch-size", 8, { min: 1, max: 4096, integer: true });
-  if (typeof flags.out === "string" && flags.out === "") {
-    throw new UsageError("--out needs a directory");
-  }
+  const f = parseTask(EVALUATE, args);
+  if (f === undefined) return 0;
   const result = await evaluateRun({
-    run,
-    prepared,
-    split,
-    threshold,
-    backend,
-    ...(typeof flags.out === "string" ? { out: flags.out } : {}),
-    ...(batchSize !== undefined ? { batchSize } : {}),
-    ...(typeof flags.baseline === "string" ? { baseline: flags.baseline } : {}),
-    quiet: flags.quiet === true,
+    run: f.run,
+    prepared: f.prepared,
+    split: f.split,
+    threshold: f.threshold,
+    backend: f.backend,
+    out: f.out,
+    batchSize: f["batch-size"],
+    baseline: f.baseline,
+    quiet: f.quiet,
     keepBackend: opts.keepBackend,
     ...(opts.log ? { log: opts.log } : {}),
   });

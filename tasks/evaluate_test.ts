@@ -5,9 +5,9 @@ import { runMain } from "../src/cli.ts";
 import { decodeImage } from "../src/data/image.ts";
 import type { Manifest } from "../src/data/prepared.ts";
 import { exists } from "../src/io.ts";
-import { initBackend } from "../src/train/backends.ts";
-import { loadCheckpointModel } from "../src/train/checkpoint.ts";
-import { writeTinyPrepared } from "../src/train/testing.ts";
+import { initBackend } from "../src/runtime/backends.ts";
+import { loadCheckpointModel } from "../src/model/artifact.ts";
+import { writeTinyPrepared } from "../src/data/testing.ts";
 import { main as trainMain } from "./train.ts";
 import { main } from "./evaluate.ts";
 

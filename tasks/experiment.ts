@@ -27,13 +27,14 @@
  * @module
  */
 import { join } from "node:path";
-import { choiceFlag, numberFlag, parseFlags, runMain } from "../src/cli.ts";
+import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
 import { UsageError } from "../src/errors.ts";
-import { exists, writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
+import { writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
+import { makeConfig } from "../src/model/run_config.ts";
 import { formatDuration } from "../src/progress.ts";
 import { readTrainingLog } from "../src/report/curves.ts";
-import { BACKEND_CHOICES, initBackend } from "../src/train/backends.ts";
-import { formatConfig, parseTrainArgs } from "../src/train/config.ts";
+import { BACKEND_FLAG, type BackendChoice, initBackend } from "../src/runtime/backends.ts";
+import { formatConfig } from "../src/train/config.ts";
 import { openPrepared } from "../src/data/prepared_io.ts";
 import { armKey, copyArm, readArmRecord, runArm } from "../src/experiment/arm.ts";
 import { questionFigure } from "../src/experiment/figures.ts";
@@ -47,8 +48,7 @@ import {
 } from "../src/experiment/plan.ts";
 import { experimentsMarkdown } from "../src/experiment/report.ts";
 import { type ArmResult, summarizeQuestion } from "../src/experiment/summary.ts";
-import { main as synthMain } from "./synth.ts";
-import { main as prepareMain } from "./prepare.ts";
+import { BUILTIN_DATA, builtinDirs, hasData, prepareStage, synthStage } from "./builtin_data.ts";
 
 /** Defaults of the flags. */
 export const EXPERIMENT_DEFAULTS = {
@@ -57,22 +57,53 @@ export const EXPERIMENT_DEFAULTS = {
   epochs: 40,
   seed: 0,
   /** Built-in data: like the demo's. */
-  tiles: 300,
-  dataSeed: 0,
-  scale: 0.25,
+  tiles: BUILTIN_DATA.tiles,
+  dataSeed: BUILTIN_DATA.seed,
+  scale: BUILTIN_DATA.scale,
 } as const;
 
-const USAGE = `deno task experiment [flags]
-
-  --preset study            the study's comparisons (the only set; every arm is --preset tiny)
-  --prepared DIR            prepared dataset (default: make one under --out like the demo)
-  --out DIR                 output directory (default ${EXPERIMENT_DEFAULTS.out})
-  --budget-minutes N        total training time over all distinct arms (default ${EXPERIMENT_DEFAULTS.budgetMinutes})
-  --epochs N                at most N epochs per arm (default ${EXPERIMENT_DEFAULTS.epochs})
-  --seed N                  training seed of every arm (default ${EXPERIMENT_DEFAULTS.seed})
-  --questions a,b           any of ${QUESTIONS.join(",")} (default all)
-  --backend auto|webgpu|wasm|cpu
-  --quiet                   no progress bars`;
+/** The command line of `deno task experiment`. */
+export const EXPERIMENT = defineTask({
+  synopsis: "deno task experiment [flags]",
+  summary:
+    "Re-runs the study's comparisons (normalisation, batch size, loss) with tiny U-Nets of the same\n" +
+    "seed and wall-clock budget, and writes one figure per question and experiments.md.",
+  flags: {
+    preset: flag.choice(["study"], {
+      default: "study",
+      help: "the study's comparisons (the only set; every arm is --preset tiny)",
+    }),
+    prepared: flag.string({
+      arg: "DIR",
+      defaultText: "make one under --out like the demo",
+      help: "prepared dataset",
+    }),
+    out: flag.string({ default: EXPERIMENT_DEFAULTS.out, arg: "DIR", help: "output folder" }),
+    "budget-minutes": flag.number({
+      default: EXPERIMENT_DEFAULTS.budgetMinutes,
+      min: 0.001,
+      max: 100_000,
+      help: "total training time over all distinct arms",
+    }),
+    epochs: flag.number({
+      default: EXPERIMENT_DEFAULTS.epochs,
+      min: 1,
+      max: 10_000,
+      integer: true,
+      help: "at most N epochs per arm",
+    }),
+    seed: flag.number({
+      default: EXPERIMENT_DEFAULTS.seed,
+      min: 0,
+      max: 0xffffffff,
+      integer: true,
+      help: "training seed of every arm",
+    }),
+    questions: flag.list({ choices: QUESTIONS, defaultText: "all", help: "questions to run" }),
+    backend: BACKEND_FLAG,
+    quiet: QUIET,
+  },
+});
 
 /** Options for tests. */
 export interface ExperimentOptions {
@@ -82,61 +113,18 @@ export interface ExperimentOptions {
 
 /** Entry point; returns the exit code. */
 export async function main(args: string[], opts: ExperimentOptions = {}): Promise<number> {
-  const flags = parseFlags(args, {
-    preset: { type: "string" },
-    prepared: { type: "string" },
-    out: { type: "string" },
-    "budget-minutes": { type: "string" },
-    epochs: { type: "string" },
-    seed: { type: "string" },
-    questions: { type: "string" },
-    backend: { type: "string" },
-    quiet: { type: "boolean" },
-    help: { type: "boolean" },
-  });
   const print = opts.print ?? ((text: string) => console.log(text));
-  if (flags.help) {
-    print(USAGE);
-    return 0;
-  }
-  choiceFlag(flags.preset, "preset", ["study"], "study");
-  const out = typeof flags.out === "string" ? flags.out : EXPERIMENT_DEFAULTS.out;
-  if (out === "") throw new UsageError("--out needs a directory");
-  if (
-    flags.prepared !== undefined && (typeof flags.prepared !== "string" || flags.prepared === "")
-  ) {
-    throw new UsageError("--prepared needs a directory");
-  }
-  const budgetMinutes = numberFlag(
-    flags["budget-minutes"],
-    "budget-minutes",
-    EXPERIMENT_DEFAULTS.budgetMinutes,
-    { min: 0.001, max: 100_000 },
-  );
-  const maxEpochs = numberFlag(flags.epochs, "epochs", EXPERIMENT_DEFAULTS.epochs, {
-    min: 1,
-    max: 10_000,
-    integer: true,
-  });
-  const seed = numberFlag(flags.seed, "seed", EXPERIMENT_DEFAULTS.seed, {
-    min: 0,
-    max: 0xffffffff,
-    integer: true,
-  });
+  const f = parseTask(EXPERIMENT, args, print);
+  if (f === undefined) return 0;
+  const { out, seed, quiet } = f;
+  const budgetMinutes = f["budget-minutes"];
+  const maxEpochs = f.epochs;
   let questions: Question[] = [...QUESTIONS];
-  if (flags.questions !== undefined) {
-    if (typeof flags.questions !== "string") throw new UsageError("--questions needs a list");
-    const p = parseQuestions(flags.questions);
-    if (p.unknown !== undefined) {
-      throw new UsageError(
-        `--questions: unknown question "${p.unknown}" (choose from ${QUESTIONS.join(", ")})`,
-      );
-    }
+  if (f.questions !== undefined) {
+    const p = parseQuestions(f.questions.join(","));
     if (p.questions.length === 0) throw new UsageError("--questions needs at least one question");
     questions = p.questions;
   }
-  const backend = choiceFlag(flags.backend, "backend", BACKEND_CHOICES, "auto");
-  const quiet = flags.quiet === true;
   const say = opts.log ?? ((line: string) => console.error(line));
   const t0 = performance.now();
   await Deno.mkdir(out, { recursive: true });
@@ -144,41 +132,16 @@ export async function main(args: string[], opts: ExperimentOptions = {}): Promis
   // Data: the given prepared directory, or built-in synthetic data like the demo's.
   let prepared: string;
   let dataText: string;
-  if (typeof flags.prepared === "string") {
-    prepared = flags.prepared;
+  if (f.prepared !== undefined) {
+    prepared = f.prepared;
     dataText = `prepared dataset ${prepared}`;
   } else {
     const d = EXPERIMENT_DEFAULTS;
-    const data = join(out, "data");
-    prepared = join(out, "prepared");
-    const q = quiet ? ["--quiet"] : [];
-    if (await exists(join(data, "tile_meta.csv"))) {
-      say(`experiment: reusing ${data}`);
-    } else {
-      const code = await synthMain([
-        "--out",
-        data,
-        "--tiles",
-        String(d.tiles),
-        "--seed",
-        String(d.dataSeed),
-        "--force",
-        ...q,
-      ]);
-      if (code !== 0) throw new Error(`experiment: synth exited with code ${code}`);
-    }
-    const code = await prepareMain([
-      "--data",
-      data,
-      "--out",
-      prepared,
-      "--scale",
-      String(d.scale),
-      "--seed",
-      String(d.dataSeed),
-      ...q,
-    ]);
-    if (code !== 0) throw new Error(`experiment: prepare exited with code ${code}`);
+    const dirs = builtinDirs(out);
+    prepared = dirs.prepared;
+    if (await hasData(dirs.data)) say(`experiment: reusing ${dirs.data}`);
+    else await synthStage(dirs.data, { tiles: d.tiles, seed: d.dataSeed, quiet });
+    await prepareStage(dirs.data, prepared, { seed: d.dataSeed, quiet });
     dataText = `synthetic (\`deno task synth\`, ${d.tiles} tiles, seed ${d.dataSeed}), prepared ` +
       `at scale ${d.scale}`;
   }
@@ -187,25 +150,15 @@ export async function main(args: string[], opts: ExperimentOptions = {}): Promis
   const tileSizePx = ds.manifest.tileSizePx;
   ds.close();
 
-  const info = await initBackend(backend, { log: say });
-  const req = parseTrainArgs([
-    "--prepared",
+  const info = await initBackend(f.backend, { log: say });
+  const base = makeConfig("tiny", {
     prepared,
-    "--out",
     out,
-    "--preset",
-    "tiny",
-    "--seed",
-    String(seed),
-    "--epochs",
-    String(maxEpochs),
-    "--checkpoint-epochs",
-    "",
-    "--backend",
-    info.name,
-  ]);
-  if (req.kind !== "fresh") throw new Error("unreachable: base config");
-  const base = req.config;
+    seed,
+    epochs: maxEpochs,
+    checkpointEpochs: [],
+    backend: info.name as BackendChoice,
+  });
 
   // The arms, with identical trainings shared between questions.
   const plan = questions.flatMap((q) =>

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { runMain } from "../src/cli.ts";
 import { exists } from "../src/io.ts";
 import { readTrainingLog } from "../src/report/curves.ts";
-import { writeTinyPrepared } from "../src/train/testing.ts";
+import { writeTinyPrepared } from "../src/data/testing.ts";
 import { ARMS, QUESTIONS, VARIED } from "../src/experiment/plan.ts";
 import { summarizeQuestion } from "../src/experiment/summary.ts";
 import { main } from "./experiment.ts";

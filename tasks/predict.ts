@@ -3,28 +3,20 @@
  * probability maps and, optionally, the competition's submission CSV.
  *
  * ```
- * deno task predict --model RUN[/checkpoints/epoch-NNNN] --input FILES|DIR [--input …] --out DIR
- *                   [--threshold 0.5] [--tta none|flips] [--submission FILE] [--min-area 0]
+ * deno task predict --model RUN[/checkpoints/NAME] --input FILES|DIR [--input …] --out DIR
+ *                   [--threshold X] [--tta none|flips] [--submission FILE] [--min-area 0]
  *                   [--dilate 0] [--backend auto|webgpu|wasm|cpu] [--batch-size 4] [--quiet]
  * ```
  *
- * The model's training scale and normalisation come from the prepared dataset it was trained on
- * (its config's `prepared` → `manifest.json`); see `src/predict/predict.ts` for the inference path
- * and `src/predict/run.ts` for the files written.
+ * The model's training scale, normalisation and threshold come from the checkpoint (see
+ * `src/model/artifact.ts`); see `src/predict/predict.ts` for the inference path and
+ * `src/predict/run.ts` for the files written.
  *
  * @module
  */
-import {
-  choiceFlag,
-  numberFlag,
-  parseFlags,
-  requireString,
-  runMain,
-  wantsHelp,
-} from "../src/cli.ts";
-import { UsageError } from "../src/errors.ts";
+import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
 import { predictFiles, type PredictFilesResult } from "../src/predict/run.ts";
-import { BACKEND_CHOICES } from "../src/train/backends.ts";
+import { BACKEND_FLAG } from "../src/runtime/backends.ts";
 
 /** Options for tests: keep the active backend, silence logs, receive the result. */
 export interface PredictMainOptions {
@@ -35,73 +27,80 @@ export interface PredictMainOptions {
   print?: (text: string) => void;
 }
 
-const USAGE = `deno task predict --model RUN --input FILES|DIR --out DIR [flags]
-
-Runs a trained model on tiles (TIFF or PNG, any size) at the scale it was trained at and writes
-masks/{id}.png (0/255) and prob/{id}.png (8-bit probability) in --out, one tile at a time.
-
-  --model RUN|CHECKPOINT     training run (its last checkpoint) or RUN/checkpoints/epoch-NNNN (required)
-  --input FILE|DIR           an image file or a folder of .tif/.tiff/.png files; repeatable (required)
-  --out DIR                  output folder (required)
-  --threshold X              vessel when probability > X (default 0.5)
-  --tta none|flips           flips: average with the h, v and hv flipped predictions (default none)
-  --submission FILE          also write the competition CSV id,height,width,prediction_string
-  --min-area N               submission: drop instances under N pixels, before dilation (default 0)
-  --dilate N                 submission: dilate each instance by N pixels, square element (default 0)
-  --backend auto|webgpu|wasm|cpu  inference backend (default auto)
-  --batch-size N             model-scale windows per forward pass (default 4)
-  --quiet                    no progress output
-  --help                     print this text`;
+/** The command line of `deno task predict`. */
+export const PREDICT = defineTask({
+  synopsis: "deno task predict --model RUN --input FILES|DIR --out DIR [flags]",
+  summary:
+    "Runs a trained model on tiles (TIFF or PNG, any size) at the scale it was trained at and writes\n" +
+    "masks/{id}.png (0/255) and prob/{id}.png (8-bit probability) in --out, one tile at a time.",
+  flags: {
+    model: flag.string({
+      required: true,
+      arg: "RUN|CHECKPOINT",
+      help: "a training run (its best, else latest checkpoint) or RUN/checkpoints/NAME",
+    }),
+    input: flag.repeated({
+      required: true,
+      arg: "FILE|DIR",
+      help: "an image file or a folder of .tif/.tiff/.png files; repeatable (required)",
+    }),
+    out: flag.string({ required: true, arg: "DIR", help: "output folder" }),
+    threshold: flag.number({
+      min: 0,
+      max: 1,
+      defaultText: "the run's saved threshold",
+      help: "vessel when probability > X",
+    }),
+    tta: flag.choice(["none", "flips"], {
+      default: "none",
+      help: "flips: average with the h, v and hv flipped predictions",
+    }),
+    submission: flag.string({
+      arg: "FILE",
+      help: "also write the competition CSV id,height,width,prediction_string",
+    }),
+    "min-area": flag.number({
+      default: 0,
+      min: 0,
+      integer: true,
+      help: "submission: drop instances under N pixels, before dilation",
+    }),
+    dilate: flag.number({
+      default: 0,
+      min: 0,
+      max: 64,
+      integer: true,
+      help: "submission: dilate each instance by N pixels, square element",
+    }),
+    backend: BACKEND_FLAG,
+    "batch-size": flag.number({
+      default: 4,
+      min: 1,
+      integer: true,
+      help: "model-scale windows per forward pass",
+    }),
+    quiet: QUIET,
+  },
+});
 
 /** Entry point; returns the exit code. */
 export async function main(args: string[], opts: PredictMainOptions = {}): Promise<number> {
-  if (wantsHelp(args)) {
-    console.log(USAGE);
-    return 0;
-  }
-  const flags = parseFlags(args, {
-    model: { type: "string" },
-    input: { type: "string", multiple: true },
-    out: { type: "string" },
-    threshold: { type: "string" },
-    tta: { type: "string" },
-    submission: { type: "string" },
-    "min-area": { type: "string" },
-    dilate: { type: "string" },
-    backend: { type: "string" },
-    "batch-size": { type: "string" },
-    quiet: { type: "boolean" },
-  });
-  const model = requireString(flags, "model");
-  const out = requireString(flags, "out");
-  const inputs = (flags.input as unknown as string[] | undefined) ?? [];
-  if (inputs.length === 0 || inputs.some((s) => s === "")) {
-    throw new UsageError("--input is required (a file or a folder, repeatable)");
-  }
-  const threshold = numberFlag(flags.threshold, "threshold", 0.5, { min: 0, max: 1 });
-  const tta = choiceFlag(flags.tta, "tta", ["none", "flips"] as const, "none");
-  const minArea = numberFlag(flags["min-area"], "min-area", 0, { min: 0, integer: true });
-  const dilate = numberFlag(flags.dilate, "dilate", 0, { min: 0, max: 64, integer: true });
-  const backend = choiceFlag(flags.backend, "backend", BACKEND_CHOICES, "auto");
-  const batchSize = numberFlag(flags["batch-size"], "batch-size", 4, { min: 1, integer: true });
-  const submission = flags.submission;
-  if (submission !== undefined && (typeof submission !== "string" || submission === "")) {
-    throw new UsageError("--submission needs a file path");
-  }
+  const f = parseTask(PREDICT, args);
+  if (f === undefined) return 0;
   const r = await predictFiles({
-    model,
-    inputs,
-    out,
-    threshold,
-    tta,
-    minArea,
-    dilate,
-    backend,
-    batchSize,
-    quiet: flags.quiet === true,
+    model: f.model,
+    inputs: f.input,
+    out: f.out,
+    threshold: f.threshold,
+    tta: f.tta,
+    minArea: f["min-area"],
+    dilate: f.dilate,
+    backend: f.backend,
+    batchSize: f["batch-size"],
+    quiet: f.quiet,
     keepBackend: opts.keepBackend,
     log: opts.log,
-    ...(submission === undefined ? {} : { submission: submission as string }),
+    submission: f.submission,
   });
   opts.onResult?.(r);
   const print = opts.print ?? ((t: string) => console.log(t));

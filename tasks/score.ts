@@ -12,22 +12,38 @@
  *
  * @module
  */
-import { numberFlag, parseFlags, requireString, runMain, wantsHelp } from "../src/cli.ts";
+import { defineTask, flag, parseTask, runMain } from "../src/cli.ts";
 import { writeJsonAtomic } from "../src/io.ts";
 import { scoreSubmission, type SubmissionScore } from "../src/predict/score_submission.ts";
 
-const USAGE = `deno task score --submission FILE --data DIR [flags]
-
-Average precision at IoU 0.6 (OpenImages-style, the competition's metric) of a submission CSV
-against DIR/polygons.jsonl (every blood_vessel polygon is one instance). Tiles in the submission
-that polygons.jsonl does not annotate, and annotated tiles the submission lacks, are left out and
-counted.
-
-  --submission FILE          submission CSV id,height,width,prediction_string (required)
-  --data DIR                 Kaggle-layout folder with polygons.jsonl (required)
-  --iou X                    IoU threshold (default 0.6, the competition's)
-  --json FILE                also write the result as JSON
-  --help                     print this text`;
+/** The command line of `deno task score`. */
+export const SCORE = defineTask({
+  synopsis: "deno task score --submission FILE --data DIR [flags]",
+  summary:
+    "Average precision at IoU 0.6 (OpenImages-style, the competition's metric) of a submission CSV\n" +
+    "against DIR/polygons.jsonl (every blood_vessel polygon is one instance). Tiles in the submission\n" +
+    "that polygons.jsonl does not annotate, and annotated tiles the submission lacks, are left out and\n" +
+    "counted.",
+  flags: {
+    submission: flag.string({
+      required: true,
+      arg: "FILE",
+      help: "submission CSV id,height,width,prediction_string",
+    }),
+    data: flag.string({
+      required: true,
+      arg: "DIR",
+      help: "Kaggle-layout folder with polygons.jsonl",
+    }),
+    iou: flag.number({
+      default: 0.6,
+      min: 0.01,
+      max: 1,
+      help: "IoU threshold (the competition's)",
+    }),
+    json: flag.string({ arg: "FILE", help: "also write the result as JSON" }),
+  },
+});
 
 /** Options for tests. */
 export interface ScoreMainOptions {
@@ -38,20 +54,10 @@ export interface ScoreMainOptions {
 
 /** Entry point; returns the exit code. */
 export async function main(args: string[], opts: ScoreMainOptions = {}): Promise<number> {
-  if (wantsHelp(args)) {
-    console.log(USAGE);
-    return 0;
-  }
-  const flags = parseFlags(args, {
-    submission: { type: "string" },
-    data: { type: "string" },
-    iou: { type: "string" },
-    json: { type: "string" },
-  });
-  const submission = requireString(flags, "submission");
-  const data = requireString(flags, "data");
-  const iouThreshold = numberFlag(flags.iou, "iou", 0.6, { min: 0.01, max: 1 });
-  const r = await scoreSubmission(submission, data, { iouThreshold });
+  const f = parseTask(SCORE, args);
+  if (f === undefined) return 0;
+  const { submission, data } = f;
+  const r = await scoreSubmission(submission, data, { iouThreshold: f.iou });
   opts.onResult?.(r);
   const print = opts.print ?? ((t: string) => console.log(t));
   const ap = Number.isNaN(r.ap) ? "undefined (no ground-truth instance)" : r.ap.toFixed(4);
@@ -67,9 +73,9 @@ export async function main(args: string[], opts: ScoreMainOptions = {}): Promise
     print(`left out: ${r.notSubmitted.length} annotated tile(s) not in the submission`);
   }
   if (r.emptyTruth > 0) print(`left out: ${r.emptyTruth} polygon(s) with an empty raster`);
-  if (typeof flags.json === "string" && flags.json !== "") {
+  if (f.json !== undefined) {
     const { precision: _p, recall: _r, ...rest } = r;
-    await writeJsonAtomic(flags.json, {
+    await writeJsonAtomic(f.json, {
       ...rest,
       ap: Number.isNaN(r.ap) ? null : r.ap,
       submission,

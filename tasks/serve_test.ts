@@ -25,12 +25,16 @@ Deno.test("resolveModel: a run resolves to its latest checkpoint with the manife
 Deno.test("resolveModel: clear errors for a missing run or manifest", async () => {
   await assert.rejects(() => resolveModel("fixtures/web/nope"), (e: Error) => {
     assert.ok(e instanceof InputError);
-    assert.match(e.message, /^fixtures\/web\/nope: neither a checkpoint/);
+    assert.match(e.message, /^fixtures\/web\/nope: no such folder$/);
     return true;
   });
   await assert.rejects(
+    () => resolveModel("fixtures/web"),
+    /fixtures\/web: neither a checkpoint \(no model\.json\) nor a training run/,
+  );
+  await assert.rejects(
     () => resolveModel(RUN, { prepared: "fixtures/web/missing" }),
-    /fixtures\/web\/missing\/manifest\.json: cannot read the prepared manifest.*--prepared/,
+    /fixtures\/web\/missing\/manifest\.json: no such file/,
   );
 });
 

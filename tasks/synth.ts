@@ -6,74 +6,66 @@
  *
  * @module
  */
-import {
-  choiceFlag,
-  numberFlag,
-  parseFlags,
-  requireString,
-  runMain,
-  wantsHelp,
-} from "../src/cli.ts";
+import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
 import { Progress } from "../src/progress.ts";
 import { writeSynthDataset } from "../src/data/synth_dataset.ts";
 
-const USAGE = `deno task synth --out DIR [flags]
-
-Writes a synthetic PAS-like dataset in the Kaggle HuBMAP layout: train/*.tif, test/*.tif,
-polygons.jsonl, tile_meta.csv, wsi_meta.csv. Same seed → byte-identical files.
-
-  --out DIR                  output folder; must be empty or absent unless --force (required)
-  --tiles N                  training tiles (default 100; some get no annotation line, like Kaggle)
-  --seed S                   random seed (default 0)
-  --test-tiles N             tiles in test/ (default 2)
-  --compression deflate|none TIFF compression (default deflate, with horizontal predictor)
-  --force                    replace a non-empty --out
-  --quiet                    no progress output
-  --help                     print this text`;
+/** The command line of `deno task synth`. */
+export const SYNTH = defineTask({
+  synopsis: "deno task synth --out DIR [flags]",
+  summary:
+    "Writes a synthetic PAS-like dataset in the Kaggle HuBMAP layout: train/*.tif, test/*.tif,\n" +
+    "polygons.jsonl, tile_meta.csv, wsi_meta.csv. Same seed → byte-identical files.",
+  flags: {
+    out: flag.string({
+      required: true,
+      arg: "DIR",
+      help: "output folder; must be empty or absent unless --force",
+    }),
+    tiles: flag.number({
+      default: 100,
+      min: 1,
+      max: 100_000,
+      integer: true,
+      help: "training tiles (some get no annotation line, like Kaggle)",
+    }),
+    seed: flag.number({ default: 0, min: 0, max: 0xffffffff, integer: true, help: "random seed" }),
+    "test-tiles": flag.number({
+      default: 2,
+      min: 0,
+      max: 1000,
+      integer: true,
+      help: "tiles in test/",
+    }),
+    compression: flag.choice(["deflate", "none"], {
+      default: "deflate",
+      help: "TIFF compression (deflate with horizontal predictor)",
+    }),
+    force: flag.boolean({ help: "replace a non-empty --out" }),
+    quiet: QUIET,
+  },
+});
 
 /** Entry point; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  if (wantsHelp(args)) {
-    console.log(USAGE);
-    return 0;
-  }
-  const flags = parseFlags(args, {
-    out: { type: "string" },
-    tiles: { type: "string" },
-    seed: { type: "string" },
-    "test-tiles": { type: "string" },
-    compression: { type: "string" },
-    force: { type: "boolean" },
-    quiet: { type: "boolean" },
+  const f = parseTask(SYNTH, args);
+  if (f === undefined) return 0;
+  const progress = new Progress("synth", f.tiles + f["test-tiles"], {
+    unit: "tiles",
+    quiet: f.quiet,
   });
-  const out = requireString(flags, "out");
-  const tiles = numberFlag(flags.tiles, "tiles", 100, { min: 1, max: 100_000, integer: true });
-  const seed = numberFlag(flags.seed, "seed", 0, { min: 0, max: 0xffffffff, integer: true });
-  const testTiles = numberFlag(flags["test-tiles"], "test-tiles", 2, {
-    min: 0,
-    max: 1000,
-    integer: true,
-  });
-  const compression = choiceFlag(
-    flags.compression,
-    "compression",
-    ["deflate", "none"] as const,
-    "deflate",
-  );
-  const quiet = flags.quiet === true;
-  const progress = new Progress("synth", tiles + testTiles, { unit: "tiles", quiet });
-  const summary = await writeSynthDataset(out, {
-    tiles,
-    seed,
-    testTiles,
-    compression,
-    force: flags.force === true,
+  const summary = await writeSynthDataset(f.out, {
+    tiles: f.tiles,
+    seed: f.seed,
+    testTiles: f["test-tiles"],
+    compression: f.compression,
+    force: f.force,
     onTile: () => progress.tick(),
   });
   progress.done();
-  if (!quiet) {
+  if (!f.quiet) {
     console.log(
-      `synth: wrote ${summary.tiles} train + ${summary.testTiles} test tiles to ${out} ` +
+      `synth: wrote ${summary.tiles} train + ${summary.testTiles} test tiles to ${f.out} ` +
         `(${summary.annotatedTiles} annotated, ${summary.vessels} vessels, ` +
         `${summary.tilesWithoutVessel} annotated without vessel, ${summary.glomeruli} glomeruli, ` +
         `${summary.unsure} unsure, ${summary.holes} with holes)`,

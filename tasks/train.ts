@@ -8,16 +8,15 @@
  *
  * @module
  */
-import { runMain } from "../src/cli.ts";
-import { parseTrainArgs, TRAIN_FLAGS } from "../src/train/config.ts";
+import { runMain, usage } from "../src/cli.ts";
+import { parseTrainArgs, TRAIN } from "../src/train/config.ts";
 import { resume, type RunOptions, train } from "../src/train/loop.ts";
 
 /** Entry point; returns the exit code. `opts` lets tests run it quietly or stop it early. */
 export async function main(args: string[], opts: RunOptions = {}): Promise<number> {
   const req = parseTrainArgs(args);
   if (req.kind === "help") {
-    console.log("deno task train --prepared DIR --out RUN [flags]\n");
-    for (const { flag, doc } of TRAIN_FLAGS) console.log(`  ${flag.padEnd(36)} ${doc}`);
+    console.log(usage(TRAIN));
     return 0;
   }
   const runOpts: RunOptions = { ...opts, quiet: opts.quiet ?? req.quiet };

@@ -17,7 +17,8 @@ import * as tf from "@tensorflow/tfjs";
 import { chromium } from "playwright-core";
 import { resolveModel, startServer } from "../tasks/serve.ts";
 import { readImage } from "../src/data/image.ts";
-import { loadModel, predictProbabilities } from "../src/predict/predict.ts";
+import { loadArtifact } from "../src/model/artifact.ts";
+import { predictProbabilities } from "../src/predict/predict.ts";
 import { main as predictMain } from "../tasks/predict.ts";
 import { countComponents8, thresholdMask } from "./pipeline.ts";
 import type { PageGlobals, PageResult } from "./app.ts";
@@ -58,9 +59,9 @@ async function predictReference(
     const written = await readImage(`${out}/masks/tile.png`);
     const mask = new Uint8Array(written.width * written.height);
     for (let i = 0; i < mask.length; i++) mask[i] = written.rgb[i * 3] > 127 ? 1 : 0;
-    const m = await loadModel(RUN);
+    const m = await loadArtifact(RUN);
     try {
-      const prob = predictProbabilities(m.model, await readImage(TILE), m);
+      const prob = predictProbabilities(m.model, await readImage(TILE), m.inference);
       return { mask, prob, width: written.width, height: written.height };
     } finally {
       m.model.dispose();

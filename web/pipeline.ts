@@ -7,7 +7,7 @@
  * @module
  */
 import { downscaleArea } from "../src/data/resize.ts";
-import { toInput } from "../src/train/data.ts";
+import { toInput } from "../src/data/input.ts";
 
 /** What the page needs to know about a model: `GET /model/meta.json` from `deno task serve`. */
 export interface ModelMeta {

@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { InputError } from "../errors.ts";
+import { readJson } from "../io.ts";
 import type { Manifest, PreparedSample, PreparedTile, Split } from "./prepared.ts";
 
 /** Appends fixed-size records to a shard file. */
@@ -109,6 +110,78 @@ async function readExactlyAt(file: Deno.FsFile, offset: number, into: Uint8Array
   }
 }
 
+const isName = (v: unknown) => typeof v === "string" && /^[\w.-]+$/.test(v) && !v.startsWith(".");
+const isTriple = (v: unknown) =>
+  Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x));
+
+/**
+ * Reads and checks `DIR/manifest.json`: the format, the scale, the tile size, the shard names and
+ * strides (which must match the tile size), the statistics and every tile entry. Each problem is
+ * an `InputError` naming the file and the field.
+ *
+ * @example
+ * ```ts ignore
+ * import { readManifest } from "./prepared_io.ts";
+ * const m = await readManifest("out/demo/prepared");
+ * console.log(m.scale, m.tileSizePx);
+ * ```
+ */
+export async function readManifest(dir: string): Promise<Manifest> {
+  const path = join(dir, "manifest.json");
+  const m = await readJson<Manifest>(path, "run `deno task prepare` first");
+  const bad = (field: string, expected: string, found: unknown) =>
+    new InputError(
+      path,
+      undefined,
+      `field ${field}: expected ${expected}, found ${JSON.stringify(found)}`,
+    );
+  if (
+    m === null || typeof m !== "object" || m.format !== "vessel-seg-prepared" ||
+    m.formatVersion !== 1
+  ) {
+    throw new InputError(path, undefined, "not a vessel-seg prepared manifest (format 1)");
+  }
+  if (![1, 0.5, 0.25].includes(m.scale)) throw bad("scale", "1, 0.5 or 0.25", m.scale);
+  const size = m.tileSizePx;
+  if (!Number.isInteger(size) || size < 1 || size > 4096) {
+    throw bad("tileSizePx", "an integer from 1 to 4096", size);
+  }
+  const sh = m.shards;
+  if (sh === null || typeof sh !== "object") throw bad("shards", "an object", sh);
+  if (!isName(sh.images)) throw bad("shards.images", "a file name", sh.images);
+  if (sh.masks === null || typeof sh.masks !== "object" || !isName(sh.masks.blood_vessel)) {
+    throw bad("shards.masks.blood_vessel", "a file name", sh.masks?.blood_vessel);
+  }
+  for (const [k, v] of Object.entries(sh.masks)) {
+    if (!isName(v)) throw bad(`shards.masks.${k}`, "a file name", v);
+  }
+  if (sh.imageStride !== size * size * 3) {
+    throw bad("shards.imageStride", `${size * size * 3} (tileSizePx² × 3)`, sh.imageStride);
+  }
+  if (sh.maskStride !== size * size) {
+    throw bad("shards.maskStride", `${size * size} (tileSizePx²)`, sh.maskStride);
+  }
+  if (m.stats === null || typeof m.stats !== "object") throw bad("stats", "an object", m.stats);
+  if (!isTriple(m.stats.mean)) throw bad("stats.mean", "3 finite numbers", m.stats.mean);
+  if (!isTriple(m.stats.std)) throw bad("stats.std", "3 finite numbers", m.stats.std);
+  if (!Array.isArray(m.tiles)) throw bad("tiles", "an array", m.tiles);
+  const n = m.tiles.length;
+  const seen = new Set<number>();
+  for (let k = 0; k < n; k++) {
+    const t = m.tiles[k];
+    if (t === null || typeof t !== "object") throw bad(`tiles[${k}]`, "an object", t);
+    if (typeof t.id !== "string") throw bad(`tiles[${k}].id`, "a string", t.id);
+    if (!Number.isInteger(t.index) || t.index < 0 || t.index >= n || seen.has(t.index)) {
+      throw bad(`tiles[${k}].index`, `a distinct integer from 0 to ${n - 1}`, t.index);
+    }
+    seen.add(t.index);
+    if (t.split !== "train" && t.split !== "val") {
+      throw bad(`tiles[${k}].split`, '"train" or "val"', t.split);
+    }
+  }
+  return m;
+}
+
 /**
  * Opens a prepared directory: parses `manifest.json`, checks the shard sizes against it and
  * returns a reader.
@@ -125,25 +198,7 @@ async function readExactlyAt(file: Deno.FsFile, offset: number, into: Uint8Array
  * ```
  */
 export async function openPrepared(dir: string): Promise<PreparedDataset> {
-  const manifestPath = join(dir, "manifest.json");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(manifestPath);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new InputError(manifestPath, undefined, "no such file (run `deno task prepare` first)");
-    }
-    throw e;
-  }
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(manifestPath, undefined, `bad JSON: ${(e as Error).message}`);
-  }
-  if (manifest?.format !== "vessel-seg-prepared" || manifest.formatVersion !== 1) {
-    throw new InputError(manifestPath, undefined, "not a vessel-seg prepared manifest (format 1)");
-  }
+  const manifest = await readManifest(dir);
   const { imageStride, maskStride } = manifest.shards;
   const n = manifest.tiles.length;
   const files = new Map<string, Deno.FsFile>();

@@ -9,7 +9,7 @@
  */
 
 /** A picked tile: index into the input and why it was picked. */
-export interface Pick {
+export interface TilePick {
   index: number;
   role: "best" | "median" | "worst";
 }
@@ -24,7 +24,7 @@ export interface Pick {
  * console.assert(picks.map((p) => `${p.role}:${p.index}`).join() === "best:1,median:0,worst:2");
  * ```
  */
-export function pickBestMedianWorst(ids: readonly string[], dsc: ArrayLike<number>): Pick[] {
+export function pickBestMedianWorst(ids: readonly string[], dsc: ArrayLike<number>): TilePick[] {
   if (ids.length !== dsc.length) {
     throw new RangeError(`pickBestMedianWorst: ${ids.length} ids but ${dsc.length} scores`);
   }
@@ -34,12 +34,12 @@ export function pickBestMedianWorst(ids: readonly string[], dsc: ArrayLike<numbe
   const ascending = ids.map((_, i) => i).sort((a, b) => key(a) - key(b) || byId(a, b));
   const top = key(ascending[ascending.length - 1]);
   const best = ascending.filter((i) => key(i) === top).sort(byId)[0];
-  const candidates: Pick[] = [
+  const candidates: TilePick[] = [
     { index: best, role: "best" },
     { index: ascending[Math.floor((ascending.length - 1) / 2)], role: "median" },
     { index: ascending[0], role: "worst" },
   ];
-  const out: Pick[] = [];
+  const out: TilePick[] = [];
   for (const c of candidates) if (!out.some((p) => p.index === c.index)) out.push(c);
   return out;
 }

@@ -14,8 +14,8 @@
  */
 import { join } from "node:path";
 import { exists, writeJsonAtomic } from "../io.ts";
-import { latestCheckpoint, readCheckpoint } from "../train/checkpoint.ts";
-import type { TrainConfig } from "../train/config.ts";
+import { latestCheckpoint, readCheckpointFile } from "../model/artifact.ts";
+import type { TrainConfig } from "../model/run_config.ts";
 import { resume, type RunOptions, train } from "../train/loop.ts";
 import { trainingKey } from "./plan.ts";
 
@@ -99,7 +99,7 @@ export async function runArm(
   const record: ArmRecord = { key, budgetS, maxEpochs, status: "running" };
   await Deno.mkdir(run, { recursive: true });
   await writeJsonAtomic(join(run, "arm.json"), record);
-  let epochs = latest === undefined ? 0 : (await readCheckpoint(latest)).file.state.epoch;
+  let epochs = latest === undefined ? 0 : (await readCheckpointFile(latest)).state.epoch;
   let reason: ArmRecord["reason"];
   for (;;) {
     if (epochs >= maxEpochs) {

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { TrainConfig } from "../train/config.ts";
+import type { TrainConfig } from "../model/run_config.ts";
 import type { LossName } from "../model/losses.ts";
 
 /** The questions, in the order of the study's figures. */
@@ -97,12 +97,10 @@ export const ARMS: Record<Question, Arm[]> = {
  * @example
  * ```ts
  * import { ARMS, armConfig } from "./plan.ts";
- * import { parseTrainArgs } from "../train/config.ts";
- * const r = parseTrainArgs(["--prepared", "p", "--out", "x", "--preset", "tiny"]);
- * if (r.kind === "fresh") {
- *   const c = armConfig(r.config, ARMS.batch[0], "runs/batch/batch-1");
- *   console.assert(c.batchSize === 1 && c.loss.name === r.config.loss.name);
- * }
+ * import { makeConfig } from "../model/run_config.ts";
+ * const base = makeConfig("tiny", { prepared: "p", out: "x" });
+ * const c = armConfig(base, ARMS.batch[0], "runs/batch/batch-1");
+ * console.assert(c.batchSize === 1 && c.loss.name === base.loss.name);
  * ```
  */
 export function armConfig(base: TrainConfig, arm: Arm, out: string): TrainConfig {

@@ -20,7 +20,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
-import { useFusedTrainingBatchNorm } from "./fused_ops.ts";
+import { useFusedTrainingBatchNorm } from "../runtime/fused_ops.ts";
 
 /** Architecture of a U-Net. */
 export interface UNetConfig {

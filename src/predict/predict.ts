@@ -2,13 +2,13 @@
  * Inference on arbitrary tiles (any size, PNG or TIFF): a trained U-Net applied at the scale it was
  * trained at, its probability map brought back to the tile's own size.
  *
- * The path from an image to probabilities, for a model trained on a prepared dataset with
- * `manifest.scale` = s and `manifest.tileSizePx` = T:
+ * The path from an image to probabilities, for a model trained at prepare scale s on tiles of
+ * T×T (both from the checkpoint's inference metadata, `src/model/artifact.ts`):
  *
  * 1. Downscale by the integer factor f = 1/s with `downscaleArea` (OpenCV `INTER_AREA`, exactly as
  *    `deno task prepare` did). A side that is not a multiple of f is first padded to one by
  *    repeating its last row/column.
- * 2. Convert to the network input exactly as training did (`toInput` of `src/train/data.ts`:
+ * 2. Convert to the network input exactly as training did (`toInput` of `src/data/input.ts`:
  *    `v/255`, then `(x − mean)/std` with the training split's statistics when the run used
  *    `--normalize dataset`).
  * 3. Cover the downscaled image with T×T windows: along each axis the windows start at 0, T, 2T, …
@@ -26,16 +26,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { join } from "node:path";
 import type { RgbImage } from "../data/image.ts";
-import type { Manifest } from "../data/prepared.ts";
 import { downscaleArea } from "../data/resize.ts";
-import { InputError } from "../errors.ts";
-import { exists } from "../io.ts";
-import { type CheckpointFile, latestCheckpoint, loadCheckpointModel } from "../train/checkpoint.ts";
-import type { TrainConfig } from "../train/config.ts";
-import { normalizationFor, toInput } from "../train/data.ts";
-import { listCheckpoints } from "../evaluate/checkpoints.ts";
+import { toInput } from "../data/input.ts";
 
 /** Per-channel statistics on the 0–1 scale, as in the prepared manifest. */
 export interface Normalize {
@@ -55,116 +48,6 @@ export interface PredictProbabilitiesOptions {
   scale?: number;
   /** Windows per forward pass (each counts 4× with flips). Default 4. */
   batchSize?: number;
-}
-
-/** What {@linkcode loadModel} gives. */
-export interface LoadedModel {
-  model: tf.LayersModel;
-  /** The config the run was trained with (from the checkpoint's `state.json`). */
-  config: TrainConfig;
-  /** Model-scale window side (the prepared manifest's `tileSizePx`). */
-  tileSizePx: number;
-  /** The prepared manifest's `scale`. */
-  scale: number;
-  /** The training normalisation, `null` for `--normalize none`. */
-  normalize: Normalize | null;
-  /** The checkpoint directory that was loaded. */
-  checkpoint: string;
-}
-
-/**
- * Resolves `path` to a checkpoint directory: a directory holding `model.json` is one; otherwise
- * `path` is a run and its last checkpoint is used (`checkpoints/latest.json`, else the highest
- * `epoch-NNNN`).
- */
-export async function resolveCheckpoint(path: string): Promise<string> {
-  if (await exists(join(path, "model.json"))) return path;
-  if (!(await exists(path))) throw new InputError(path, undefined, "no such file or folder");
-  const latest = await latestCheckpoint(path);
-  if (latest !== undefined && (await exists(join(latest, "model.json")))) return latest;
-  const list = await listCheckpoints(path);
-  return list[list.length - 1].dir;
-}
-
-/**
- * Loads a trained model with everything inference needs: the run's config, the prepared
- * dataset's scale and window size, and the training normalisation (`config.prepared` →
- * `manifest.json`).
- *
- * @param path a run directory (its last checkpoint) or a checkpoint directory
- * @throws {InputError} when the checkpoint, its `state.json` or the prepared manifest is missing or
- * malformed
- *
- * @example
- * ```ts ignore
- * import { loadModel, predictProbabilities } from "./predict.ts";
- * const m = await loadModel("out/demo/run");
- * const prob = predictProbabilities(m.model, image, m);
- * ```
- */
-export async function loadModel(path: string): Promise<LoadedModel> {
-  const checkpoint = await resolveCheckpoint(path);
-  const statePath = join(checkpoint, "state.json");
-  let file: CheckpointFile;
-  try {
-    file = JSON.parse(await Deno.readTextFile(statePath));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new InputError(statePath, undefined, "no such file");
-    }
-    throw new InputError(statePath, undefined, `bad JSON: ${(e as Error).message}`);
-  }
-  if (file?.format !== "vessel-seg-checkpoint" || file.formatVersion !== 1) {
-    throw new InputError(statePath, undefined, "not a vessel-seg checkpoint (format 1)");
-  }
-  const config = file.config;
-  if (typeof config?.prepared !== "string") {
-    throw new InputError(statePath, undefined, "config.prepared is missing");
-  }
-  const manifestPath = join(config.prepared, "manifest.json");
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(await Deno.readTextFile(manifestPath));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new InputError(
-        manifestPath,
-        undefined,
-        `no such file (the prepared dataset the model was trained on, from ${statePath} config.prepared, gives its scale and normalisation)`,
-      );
-    }
-    throw new InputError(manifestPath, undefined, `bad JSON: ${(e as Error).message}`);
-  }
-  const { scale, tileSizePx } = manifest;
-  if (!(scale > 0 && scale <= 1 && Number.isInteger(Math.round(1 / scale)))) {
-    throw new InputError(
-      manifestPath,
-      undefined,
-      `field scale: expected 1, 0.5 or 0.25, found ${scale}`,
-    );
-  }
-  if (!Number.isInteger(tileSizePx) || tileSizePx < 1) {
-    throw new InputError(
-      manifestPath,
-      undefined,
-      `field tileSizePx: expected a positive integer, found ${tileSizePx}`,
-    );
-  }
-  let normalize: Normalize | null;
-  try {
-    const n = normalizationFor(config.normalize, manifest.stats);
-    normalize = n.mean === undefined || n.std === undefined ? null : { mean: n.mean, std: n.std };
-  } catch (e) {
-    throw new InputError(manifestPath, undefined, (e as Error).message);
-  }
-  let model: tf.LayersModel;
-  try {
-    model = await loadCheckpointModel(checkpoint);
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError(join(checkpoint, "model.json"), undefined, (e as Error).message);
-  }
-  return { model, config, tileSizePx, scale, normalize, checkpoint };
 }
 
 /** Window starts along one axis of length `size` for windows of `win` (see the module doc). */

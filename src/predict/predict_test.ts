@@ -1,12 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
+import { loadArtifact } from "../model/artifact.ts";
 import { join } from "node:path";
 import type { RgbImage } from "../data/image.ts";
 import { downscaleArea } from "../data/resize.ts";
-import { InputError } from "../errors.ts";
 import { Rng } from "../rng.ts";
 import {
-  loadModel,
   predictProbabilities,
   predictProbabilitiesAsync,
   upsampleBilinear,
@@ -185,38 +184,36 @@ Deno.test("predictProbabilities: no tensor is left behind (tf.memory().numTensor
   model.dispose();
 });
 
-Deno.test("loadModel: run or checkpoint, scale, window and normalisation from the manifest", async () => {
+Deno.test("loadArtifact: run or checkpoint, scale, window and normalisation from the checkpoint", async () => {
   const root = await Deno.makeTempDir();
   try {
     const model = convModel([[W1]], B1);
     const { run, manifest } = await writeRunAround(root, model, { scale: 0.5, tileSizePx: 16 });
     model.dispose();
-    const a = await loadModel(run);
-    assert.equal(a.checkpoint, join(run, "checkpoints", "epoch-0001"));
-    assert.equal(a.scale, 0.5);
-    assert.equal(a.tileSizePx, 16);
-    assert.deepEqual(a.normalize, { mean: manifest.stats.mean, std: manifest.stats.std });
+    const a = await loadArtifact(run);
+    assert.equal(a.dir, join(run, "checkpoints", "epoch-0001"));
+    assert.equal(a.inference.scale, 0.5);
+    assert.equal(a.inference.tileSizePx, 16);
+    assert.deepEqual(a.inference.normalize, { mean: manifest.stats.mean, std: manifest.stats.std });
     a.model.dispose();
-    const b = await loadModel(join(run, "checkpoints", "epoch-0001"));
-    assert.equal(b.checkpoint, join(run, "checkpoints", "epoch-0001"));
+    const b = await loadArtifact(join(run, "checkpoints", "epoch-0001"));
+    assert.equal(b.dir, join(run, "checkpoints", "epoch-0001"));
     b.model.dispose();
     // --normalize none → null
     const root2 = join(root, "none");
     const m2 = convModel([[W1]], B1);
     const r2 = await writeRunAround(root2, m2, { normalize: "none" });
     m2.dispose();
-    const c = await loadModel(r2.run);
-    assert.equal(c.normalize, null);
+    const c = await loadArtifact(r2.run);
+    assert.equal(c.inference.normalize, null);
     c.model.dispose();
-    // the prepared dataset gone → one clear line naming the manifest
+    // the checkpoint carries its inference metadata: the prepared dataset gone changes nothing
     await Deno.remove(join(root, "prepared", "manifest.json"));
-    await assert.rejects(loadModel(run), (e: unknown) => {
-      assert.ok(e instanceof InputError);
-      assert.match(e.message, /prepared.manifest\.json: no such file/);
-      return true;
-    });
-    await assert.rejects(loadModel(join(root, "nope")), /no such file or folder/);
-    await assert.rejects(loadModel(join(root, "prepared")), /checkpoints: no such folder/);
+    const d = await loadArtifact(run);
+    assert.deepEqual(d.inference, a.inference);
+    d.model.dispose();
+    await assert.rejects(loadArtifact(join(root, "nope")), /nope: no such folder/);
+    await assert.rejects(loadArtifact(join(root, "prepared")), /neither a checkpoint/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

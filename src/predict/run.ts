@@ -18,9 +18,11 @@ import { encodePng } from "../data/png.ts";
 import { InputError, UsageError } from "../errors.ts";
 import { writeFileAtomic, writeTextFileAtomic } from "../io.ts";
 import { Progress } from "../progress.ts";
-import { type BackendChoice, initBackend } from "../train/backends.ts";
+import { type BackendChoice, initBackend } from "../runtime/backends.ts";
+import { binarize } from "../metrics/binarize.ts";
+import { loadArtifact } from "../model/artifact.ts";
 import { extractInstances } from "./instances.ts";
-import { loadModel, predictProbabilitiesAsync } from "./predict.ts";
+import { predictProbabilitiesAsync } from "./predict.ts";
 import { SUBMISSION_HEADER, submissionLine } from "./submission.ts";
 
 /** File extensions taken from an input folder (case-insensitive). */
@@ -34,7 +36,7 @@ export interface PredictFilesOptions {
   inputs: readonly string[];
   /** Output directory. */
   out: string;
-  /** Vessel when probability > threshold. Default 0.5. */
+  /** Vessel when probability > threshold. Default: the run's saved threshold. */
   threshold?: number;
   /** Submission: drop components smaller than this (pixels, before dilation). Default 0. */
   minArea?: number;
@@ -62,6 +64,8 @@ export interface PredictFilesResult {
   /** Instances written to the submission (0 without one). */
   instances: number;
   checkpoint: string;
+  /** The threshold used (the run's, or the one given). */
+  threshold: number;
   backend: string;
   out: string;
   submission?: string;
@@ -133,7 +137,6 @@ export async function resolveInputs(
  */
 export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFilesResult> {
   const say = opts.log ?? ((line: string) => console.error(line));
-  const threshold = opts.threshold ?? 0.5;
   if (opts.submission !== undefined) {
     const info = await Deno.stat(opts.submission).catch(() => undefined);
     if (info?.isDirectory) {
@@ -144,10 +147,16 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
   tf.enableProdMode();
   let backend = tf.getBackend();
   if (!opts.keepBackend) backend = (await initBackend(opts.backend ?? "auto", { log: say })).name;
-  const loaded = await loadModel(opts.model);
+  const loaded = await loadArtifact(opts.model);
+  const { inference } = loaded;
+  const threshold = opts.threshold ?? inference.threshold;
   say(
-    `model: ${loaded.checkpoint} (scale ${loaded.scale}, windows ${loaded.tileSizePx} px, ` +
-      `normalise ${loaded.normalize === null ? "none" : "dataset"}, tta ${opts.tta ?? "none"})`,
+    `model: ${loaded.dir} (epoch ${loaded.epoch}; scale ${inference.scale}, windows ` +
+      `${inference.tileSizePx} px, normalise ${
+        inference.normalize === null ? "none" : "dataset"
+      }, ` +
+      `tta ${opts.tta ?? "none"}); threshold ${threshold} ` +
+      `(${opts.threshold === undefined ? "the run's" : "--threshold"})`,
   );
   const lines: string[] = [SUBMISSION_HEADER];
   let instances = 0;
@@ -159,16 +168,15 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
       const image = await readImage(path);
       const { width, height } = image;
       const prob = await predictProbabilitiesAsync(loaded.model, image, {
-        tileSizePx: loaded.tileSizePx,
-        scale: loaded.scale,
-        normalize: loaded.normalize,
+        tileSizePx: inference.tileSizePx,
+        scale: inference.scale,
+        normalize: inference.normalize,
         tta: opts.tta ?? "none",
         batchSize: opts.batchSize,
       });
-      const maskU8 = new Uint8Array(width * height);
+      const maskU8 = binarize(prob, threshold, new Uint8Array(width * height), 255);
       const probU8 = new Uint8Array(width * height);
       for (let i = 0; i < prob.length; i++) {
-        maskU8[i] = prob[i] > threshold ? 255 : 0;
         probU8[i] = Math.round(Math.min(1, Math.max(0, prob[i])) * 255);
       }
       await writeFileAtomic(
@@ -202,7 +210,8 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
   return {
     tiles: inputs.length,
     instances,
-    checkpoint: loaded.checkpoint,
+    checkpoint: loaded.dir,
+    threshold,
     backend,
     out: opts.out,
     ...(opts.submission === undefined ? {} : { submission: opts.submission }),

@@ -9,9 +9,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import type { Manifest } from "../data/prepared.ts";
-import { saveCheckpoint } from "../train/checkpoint.ts";
-import { parseTrainArgs, type TrainConfig } from "../train/config.ts";
-import { writeTinyPrepared } from "../train/testing.ts";
+import { saveCheckpoint } from "../model/artifact.ts";
+import { makeConfig, type TrainConfig } from "../model/run_config.ts";
+import { writeTinyPrepared } from "../data/testing.ts";
 
 /** Options of {@linkcode writeRunAround}. */
 export interface FabricatedRunOptions {
@@ -42,22 +42,16 @@ export async function writeRunAround(
   });
   manifest.scale = opts.scale ?? 1;
   await Deno.writeTextFile(join(prepared, "manifest.json"), JSON.stringify(manifest));
-  const r = parseTrainArgs([
-    "--prepared",
+  const config = makeConfig("study", {
     prepared,
-    "--out",
-    run,
-    "--depth",
-    "2",
-    "--base-filters",
-    "4",
-    "--normalize",
-    opts.normalize ?? "dataset",
-  ]);
-  if (r.kind !== "fresh") throw new Error("unexpected train request");
+    out: run,
+    model: { depth: 2, baseFilters: 4 },
+    normalize: opts.normalize ?? "dataset",
+  });
+  const { mean, std } = manifest.stats;
   await saveCheckpoint(run, "epoch-0001", {
     model,
-    optimizer: { name: r.config.optim.name, step: 0, slots: {} },
+    optimizer: { name: config.optim.name, step: 0, slots: {} },
     state: {
       epoch: 1,
       batchInEpoch: 0,
@@ -67,9 +61,15 @@ export async function writeRunAround(
       partialLoss: { sum: 0, tiles: 0 },
       backend: tf.getBackend(),
     },
-    config: r.config,
+    config,
+    inference: {
+      tileSizePx: manifest.tileSizePx,
+      scale: manifest.scale,
+      normalize: config.normalize === "dataset" ? { mean: [...mean], std: [...std] } : null,
+      threshold: config.threshold,
+    },
   });
-  return { run, prepared, manifest, config: r.config };
+  return { run, prepared, manifest, config };
 }
 
 /**

@@ -188,6 +188,31 @@ export function contactSheet(
   return { width, height, rgb };
 }
 
+/**
+ * The three panels shown for an example tile: the tile, the truth's outline over the predicted
+ * mask ({@linkcode predictionOverlay}), and TP/FP/FN colours ({@linkcode confusionOverlay}).
+ *
+ * @example
+ * ```ts
+ * import { overlayPanels } from "./overlay.ts";
+ * const p = overlayPanels(new Uint8Array(12), 2, new Uint8Array(4), new Uint8Array(4));
+ * console.assert(p.length === 3 && p[2].width === 2);
+ * ```
+ */
+export function overlayPanels(
+  rgbHWC: Uint8Array,
+  sizePx: number,
+  truthU8: Uint8Array,
+  predU8: Uint8Array,
+): RgbPicture[] {
+  const panel = (rgb: Uint8Array) => ({ width: sizePx, height: sizePx, rgb });
+  return [
+    panel(rgbHWC),
+    panel(predictionOverlay(rgbHWC, sizePx, sizePx, truthU8, predU8)),
+    panel(confusionOverlay(rgbHWC, sizePx, sizePx, truthU8, predU8)),
+  ];
+}
+
 /** A 0/1 mask as a grey RGB picture (1 → white), for contact sheets. */
 export function maskToRgb(maskU8: Uint8Array): Uint8Array {
   const rgb = new Uint8Array(maskU8.length * 3);

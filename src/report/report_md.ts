@@ -5,7 +5,14 @@
  *
  * @module
  */
-import type { Table3Row } from "../evaluate/table3.ts";
+
+/** A row of Table 3 as the report reads it (`src/evaluate/table3.ts` makes them). */
+export interface ScoreRow {
+  mode: string;
+  model: string;
+  epoch: number | null;
+  scores: Record<string, number>;
+}
 
 /** A figure to link: path relative to `report.md` and a caption. */
 export interface Figure {
@@ -24,7 +31,7 @@ export interface ReportInput {
   /** Backend the evaluation ran on. */
   backend: string;
   /** Table 3 rows (from `table3Rows`), Otsu's rows named `otsuName`. */
-  rows: readonly Table3Row[];
+  rows: readonly ScoreRow[];
   /** Table 3 as Markdown (from `toMarkdown(table3(...))`). */
   table3Md: string;
   otsuName: string;
@@ -60,12 +67,12 @@ function median(values: ArrayLike<number>): number {
  * ```
  */
 export function summaryParagraph(input: ReportInput): string {
-  const row = (mode: string, pred: (r: Table3Row) => boolean) =>
+  const row = (mode: string, pred: (r: ScoreRow) => boolean) =>
     input.rows.find((r) => r.mode === mode && pred(r));
   const epochs = input.rows.filter((r) => r.epoch !== null).map((r) => r.epoch!);
   const last = Math.max(...epochs);
-  const isLast = (r: Table3Row) => r.epoch === last;
-  const isOtsu = (r: Table3Row) => r.epoch === null && r.model === input.otsuName;
+  const isLast = (r: ScoreRow) => r.epoch === last;
+  const isOtsu = (r: ScoreRow) => r.epoch === null && r.model === input.otsuName;
   const uMicro = row("micro", isLast), oMicro = row("micro", isOtsu);
   const uPer = row("per-image", isLast), oPer = row("per-image", isOtsu);
   const parts: string[] = [];

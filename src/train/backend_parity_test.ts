@@ -11,8 +11,8 @@ import assert from "node:assert/strict";
 import { DEFAULT_LOSS, makeLoss } from "../model/losses.ts";
 import { buildUNet } from "../model/unet.ts";
 import { Rng } from "../rng.ts";
-import { initBackend } from "./backends.ts";
-import { hasWebGpuAdapter, relL2 } from "./kernels/testing.ts";
+import { initBackend } from "../runtime/backends.ts";
+import { hasWebGpuAdapter, relL2 } from "../runtime/kernels/testing.ts";
 import { trainStep } from "./loop.ts";
 import { Optimizer } from "./optim.ts";
 

@@ -1,197 +1,151 @@
 /**
- * The whole training configuration in one typed object (nanoGPT-style): every flag of
- * `deno task train`, its default, the presets, and the parsing from the command line. The
- * resolved config is printed at start, saved as `RUN/config.json`, and carried by every
- * checkpoint.
+ * The command line of `deno task train`: one flag table ({@linkcode TRAIN}) in which every flag is
+ * declared once — its type, range or choices, help line and the config field it sets — and the
+ * parsing into a {@linkcode TrainConfig} built from a preset (`src/model/run_config.ts`, where the
+ * config's types, the presets and {@linkcode makeConfig} live). The resolved config is printed at
+ * start, saved as `RUN/config.json`, and carried by every checkpoint.
  *
  * Defaults are the reference study's (milesial's U-Net, depth 4, base 64, RMSprop lr 1e-5,
  * momentum 0.999, weight decay 1e-8, gradient clipping 1.0, combo loss); `--preset tiny|small`
- * are CPU-sized starting points whose values any explicit flag overrides.
+ * are CPU-sized starting points whose values any explicit flag overrides. `--help` shows each
+ * flag's value in every preset.
  *
  * @module
  */
-import { choiceFlag, type FlagSpec, numberFlag, parseFlags } from "../cli.ts";
+import { defineTask, type Flag, flag, type FlagTable, parseTask, QUIET } from "../cli.ts";
 import { UsageError } from "../errors.ts";
-import { DEFAULT_LOSS, FOCAL_VARIANTS, LOSS_NAMES, type LossConfig } from "../model/losses.ts";
-import type { UNetConfig } from "../model/unet.ts";
+import { FOCAL_VARIANTS, LOSS_NAMES } from "../model/losses.ts";
+import {
+  AUGMENT,
+  BACKENDS,
+  type ConfigOverrides,
+  makeConfig,
+  NORMALIZE,
+  OPTIMIZERS,
+  PRESET_VALUES,
+  type PresetName,
+  PRESETS,
+  type PresetValues,
+  type TrainConfig,
+} from "../model/run_config.ts";
 
-/** Optimizers accepted by `--optimizer`. */
-export const OPTIMIZERS = ["rmsprop", "adam", "sgd"] as const;
-/** One of {@linkcode OPTIMIZERS}. */
-export type OptimizerName = typeof OPTIMIZERS[number];
-/** `--normalize` choices. */
-export const NORMALIZE = ["none", "dataset"] as const;
-/** `--augment` choices. */
-export const AUGMENT = ["none", "morph", "color", "all"] as const;
-/** `--backend` choices. */
-export const BACKENDS = ["auto", "webgpu", "wasm", "cpu"] as const;
-/** `--preset` choices. */
-export const PRESETS = ["study", "small", "tiny"] as const;
-/** One of {@linkcode PRESETS}. */
-export type PresetName = typeof PRESETS[number];
+export {
+  AUGMENT,
+  BACKENDS,
+  makeConfig,
+  NORMALIZE,
+  OPTIMIZERS,
+  PRESET_VALUES,
+  type PresetName,
+  PRESETS,
+  type TrainConfig,
+};
+export type { OptimConfig, OptimizerName } from "../model/run_config.ts";
 
-/** Optimisation settings; semantics follow PyTorch's optimizers (see `optim.ts`). */
-export interface OptimConfig {
-  name: OptimizerName;
-  /** Learning rate. */
-  lr: number;
-  /** RMSprop/SGD momentum (Adam: β1 0.9, β2 0.999 fixed, momentum unused). */
-  momentum: number;
-  /** L2 weight decay added to the gradient, `g += wd·w`, like PyTorch's `weight_decay`. */
-  weightDecay: number;
-  /** Global-norm gradient clipping (`torch.nn.utils.clip_grad_norm_`); 0 turns it off. */
-  clipNorm: number;
+/** A train flag that sets a config field (`path`, dotted) when given. */
+type Sets = { path: string };
+
+const sets = <F extends Flag>(path: string, f: F): F & Sets => ({ ...f, path });
+const n = (
+  path: string,
+  help: string,
+  range: { min?: number; max?: number; integer?: boolean } = {},
+) => sets(path, flag.number({ ...range, help }));
+const c = <C extends string>(path: string, choices: readonly C[], help: string) =>
+  sets(path, flag.choice(choices, { help }));
+
+/** The flags of `deno task train`, each declared once. */
+const TRAIN_TABLE = {
+  prepared: flag.string({
+    arg: "DIR",
+    help: "prepared dataset (deno task prepare --out); required",
+  }),
+  out: flag.string({ arg: "RUN", help: "run folder; required unless --resume" }),
+  resume: flag.string({
+    arg: "RUN",
+    help: "continue RUN from its last checkpoint (its config.json is used)",
+  }),
+  preset: flag.choice(PRESETS, { default: "study", help: "starting values (study: the paper's)" }),
+  depth: n("model.depth", "U-Net down-steps", { min: 1, max: 8, integer: true }),
+  "base-filters": n("model.baseFilters", "filters of the first level (study ≈ 31 M params)", {
+    min: 1,
+    max: 1024,
+    integer: true,
+  }),
+  "batch-norm": sets("model.batchNorm", flag.boolean({ help: "batch norm after each 3×3 conv" })),
+  "no-batch-norm": flag.boolean({ help: "no batch norm" }),
+  optimizer: c("optim.name", OPTIMIZERS, "optimizer"),
+  lr: n("optim.lr", "learning rate", { min: 0 }),
+  momentum: n(
+    "optim.momentum",
+    "RMSprop/SGD momentum (another optimizer than the preset's: rmsprop 0.999, else 0.9)",
+    {
+      min: 0,
+      max: 0.999999,
+    },
+  ),
+  "weight-decay": n("optim.weightDecay", "L2 added to the gradient like PyTorch", { min: 0 }),
+  "clip-norm": n("optim.clipNorm", "global gradient-norm clip, 0 = off", { min: 0 }),
+  "batch-size": n("batchSize", "tiles per step", { min: 1, integer: true }),
+  epochs: n("epochs", "epochs", { min: 1, integer: true }),
+  seed: n("seed", "init, data order and augmentation seed", {
+    min: 0,
+    max: 2 ** 32 - 1,
+    integer: true,
+  }),
+  loss: c("loss.name", LOSS_NAMES, "combo = α·BCE + (1 − α)·(1 − Dice)"),
+  "focal-alpha": n("loss.focalAlpha", "focal α", { min: 0, max: 1 }),
+  "focal-gamma": n("loss.focalGamma", "focal γ", { min: 0 }),
+  "focal-variant": c("loss.focalVariant", FOCAL_VARIANTS, "mean-bce = the reference code"),
+  "combo-alpha": n("loss.comboAlpha", "combo: weight of cross-entropy vs Dice", { min: 0, max: 1 }),
+  "combo-beta": n("loss.comboBeta", "combo: weight of false negatives vs positives", {
+    min: 0,
+    max: 1,
+  }),
+  normalize: c("normalize", NORMALIZE, "dataset = training-split mean/std from the manifest"),
+  augment: c("augment", AUGMENT, "flips/rotations (morph), colour jitter (color)"),
+  "checkpoint-epochs": sets(
+    "checkpointEpochs",
+    flag.list({ arg: "A,B,…", help: "keep checkpoints after these epochs; the last always" }),
+  ),
+  "val-every": n("valEvery", "validate every N epochs and after the last", {
+    min: 1,
+    integer: true,
+  }),
+  backend: c("backend", BACKENDS, "auto: hardware WebGPU, else the fastest CPU backend"),
+  threshold: n("threshold", "probability threshold of validation masks (saved with the run)", {
+    min: 0,
+    max: 1,
+  }),
+  "max-tiles": n("maxTiles", "train on at most N tiles, 0 = all", { min: 0, integer: true }),
+  quiet: QUIET,
+} satisfies FlagTable;
+
+function get(obj: unknown, path: string): unknown {
+  return path.split(".").reduce((o, k) => (o as Record<string, unknown>)?.[k], obj);
 }
 
-/** The resolved configuration of a training run. */
-export interface TrainConfig {
-  /** Prepared dataset directory (`deno task prepare --out`). */
-  prepared: string;
-  /** Run directory: config.json, log.jsonl, checkpoints/. */
-  out: string;
-  preset: PresetName;
-  model: UNetConfig;
-  loss: LossConfig;
-  optim: OptimConfig;
-  batchSize: number;
-  epochs: number;
-  /** Seed of the weight init (model.seed is derived from it), the data order and augmentation. */
-  seed: number;
-  normalize: typeof NORMALIZE[number];
-  augment: typeof AUGMENT[number];
-  /** Epochs after which a checkpoint is kept (the last epoch always is). */
-  checkpointEpochs: number[];
-  /** Validate every this many epochs (and after the last). */
-  valEvery: number;
-  backend: typeof BACKENDS[number];
-  /** Probability threshold for validation masks. */
-  threshold: number;
-  /** Use at most this many training tiles (0 = all); for quick runs. */
-  maxTiles: number;
+function presetText(path: string): string {
+  const show = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v));
+  const values = PRESETS.map((p) => show(get(PRESET_VALUES[p], path)));
+  if (values.every((v) => v === values[0])) return values[0];
+  return PRESETS.map((p, i) => `${p} ${values[i]}`).join(", ");
 }
 
-/** Values a preset sets; explicit flags override them. */
-type PresetValues = Omit<TrainConfig, "prepared" | "out" | "preset">;
+for (const f of Object.values(TRAIN_TABLE)) {
+  const path = (f as Partial<Sets>).path;
+  if (path !== undefined && f.kind !== "boolean") (f as Flag).defaultText = presetText(path);
+}
 
-const STUDY: PresetValues = {
-  model: { depth: 4, baseFilters: 64, batchNorm: true, seed: 0 },
-  loss: { ...DEFAULT_LOSS },
-  optim: { name: "rmsprop", lr: 1e-5, momentum: 0.999, weightDecay: 1e-8, clipNorm: 1 },
-  batchSize: 16,
-  epochs: 160,
-  seed: 0,
-  normalize: "dataset",
-  augment: "none",
-  checkpointEpochs: [40, 80, 160],
-  valEvery: 1,
-  backend: "auto",
-  threshold: 0.5,
-  maxTiles: 0,
-};
-
-/** The presets. `study` is the default. */
-export const PRESET_VALUES: Record<PresetName, PresetValues> = {
-  study: STUDY,
-  small: {
-    ...STUDY,
-    model: { depth: 4, baseFilters: 16, batchNorm: true, seed: 0 },
-    optim: { name: "adam", lr: 1e-3, momentum: 0.9, weightDecay: 1e-8, clipNorm: 1 },
-    batchSize: 8,
-    epochs: 40,
-    checkpointEpochs: [10, 20, 40],
-  },
-  tiny: {
-    ...STUDY,
-    model: { depth: 3, baseFilters: 8, batchNorm: true, seed: 0 },
-    optim: { name: "adam", lr: 3e-3, momentum: 0.9, weightDecay: 1e-8, clipNorm: 1 },
-    batchSize: 8,
-    epochs: 8,
-    checkpointEpochs: [4, 8],
-  },
-};
-
-/** Flags of `deno task train` with their documented defaults (shown by `--help`). */
-export const TRAIN_FLAGS: { flag: string; doc: string }[] = [
-  { flag: "--prepared DIR", doc: "prepared dataset (deno task prepare --out); required" },
-  { flag: "--out RUN", doc: "run directory; required unless --resume" },
-  { flag: "--resume RUN", doc: "continue RUN from its last checkpoint (its config.json is used)" },
-  { flag: "--preset study|small|tiny", doc: "starting values (default study: the paper's setup)" },
-  { flag: "--depth N", doc: "U-Net down-steps (study 4, small 4, tiny 3)" },
-  {
-    flag: "--base-filters N",
-    doc: "filters of the first level (study 64 ≈ 31 M params, small 16, tiny 8)",
-  },
-  { flag: "--batch-norm / --no-batch-norm", doc: "batch norm after each 3×3 conv (default on)" },
-  { flag: "--optimizer rmsprop|adam|sgd", doc: "study rmsprop; small/tiny adam" },
-  { flag: "--lr X", doc: "learning rate (study 1e-5, small 1e-3, tiny 3e-3)" },
-  { flag: "--momentum X", doc: "RMSprop/SGD momentum (study 0.999; others 0.9)" },
-  { flag: "--weight-decay X", doc: "L2 added to the gradient like PyTorch (default 1e-8)" },
-  { flag: "--clip-norm X", doc: "global gradient-norm clip, 0 = off (default 1.0)" },
-  { flag: "--batch-size N", doc: "tiles per step (study 16, small/tiny 8)" },
-  { flag: "--epochs N", doc: "epochs (study 160, small 40, tiny 8)" },
-  { flag: "--seed N", doc: "init, data order and augmentation seed (default 0)" },
-  { flag: "--loss bce|dice|focal|combo", doc: "default combo = 0.5·BCE + 0.5·(1 − Dice)" },
-  { flag: "--focal-alpha X", doc: "focal α (default 0.8)" },
-  { flag: "--focal-gamma X", doc: "focal γ (default 2)" },
-  {
-    flag: "--focal-variant per-pixel|mean-bce",
-    doc: "mean-bce = the reference code (default per-pixel)",
-  },
-  { flag: "--combo-alpha X", doc: "combo: weight of cross-entropy vs Dice (default 0.5)" },
-  { flag: "--combo-beta X", doc: "combo: weight of false negatives vs positives (default 0.5)" },
-  {
-    flag: "--normalize none|dataset",
-    doc: "dataset = training-split mean/std from the manifest (default)",
-  },
-  { flag: "--augment none|morph|color|all", doc: "flips/rotations, colour jitter (default none)" },
-  {
-    flag: "--checkpoint-epochs A,B,…",
-    doc: "keep checkpoints after these epochs (study 40,80,160); the last always",
-  },
-  { flag: "--val-every N", doc: "validate every N epochs and after the last (default 1)" },
-  {
-    flag: "--backend auto|webgpu|wasm|cpu",
-    doc: "default auto: hardware WebGPU, else fastest CPU backend",
-  },
-  { flag: "--threshold X", doc: "probability threshold of validation masks (default 0.5)" },
-  { flag: "--max-tiles N", doc: "train on at most N tiles, 0 = all (default 0)" },
-  { flag: "--quiet", doc: "no progress bar" },
-  { flag: "--help", doc: "print this list" },
-];
-
-const FLAG_SPEC: FlagSpec = {
-  prepared: { type: "string" },
-  out: { type: "string" },
-  resume: { type: "string" },
-  preset: { type: "string" },
-  depth: { type: "string" },
-  "base-filters": { type: "string" },
-  "batch-norm": { type: "boolean" },
-  "no-batch-norm": { type: "boolean" },
-  optimizer: { type: "string" },
-  lr: { type: "string" },
-  momentum: { type: "string" },
-  "weight-decay": { type: "string" },
-  "clip-norm": { type: "string" },
-  "batch-size": { type: "string" },
-  epochs: { type: "string" },
-  seed: { type: "string" },
-  loss: { type: "string" },
-  "focal-alpha": { type: "string" },
-  "focal-gamma": { type: "string" },
-  "focal-variant": { type: "string" },
-  "combo-alpha": { type: "string" },
-  "combo-beta": { type: "string" },
-  normalize: { type: "string" },
-  augment: { type: "string" },
-  "checkpoint-epochs": { type: "string" },
-  "val-every": { type: "string" },
-  backend: { type: "string" },
-  threshold: { type: "string" },
-  "max-tiles": { type: "string" },
-  quiet: { type: "boolean" },
-  help: { type: "boolean" },
-};
+/** The command line of `deno task train`. */
+export const TRAIN = defineTask({
+  synopsis: "deno task train --prepared DIR --out RUN [flags]\n" +
+    "deno task train --resume RUN [--epochs N] [--backend B] [--prepared DIR]",
+  summary:
+    "Trains the U-Net on a prepared dataset, validating every epoch and keeping checkpoints.\n" +
+    "Exit 0 done; 1 bad input or a NaN/Inf loss; 2 bad flags; 130 interrupted (Ctrl-C).",
+  flags: TRAIN_TABLE,
+});
 
 /** What {@linkcode parseTrainArgs} gives: a fresh config, or a resume request. */
 export type TrainRequest =
@@ -208,14 +162,22 @@ export type TrainRequest =
 /** Flags that may accompany `--resume`. */
 const RESUME_FLAGS = new Set(["resume", "epochs", "backend", "prepared", "quiet"]);
 
-function parseEpochList(value: string | boolean | undefined, fallback: number[]): number[] {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string") throw new UsageError("--checkpoint-epochs needs a list");
-  if (value.trim() === "") return [];
-  const out = value.split(",").map((s) =>
-    numberFlag(s.trim(), "checkpoint-epochs", 0, { min: 1, integer: true })
-  );
-  return [...new Set(out)].sort((a, b) => a - b);
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let o = target;
+  for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+  o[keys[keys.length - 1]] = value;
+}
+
+function epochList(items: string[]): number[] {
+  const epochs = items.map((s) => {
+    const v = Number(s);
+    if (!Number.isInteger(v) || v < 1) {
+      throw new UsageError(`--checkpoint-epochs: "${s}" is not an epoch (a positive integer)`);
+    }
+    return v;
+  });
+  return [...new Set(epochs)].sort((a, b) => a - b);
 }
 
 /**
@@ -229,11 +191,13 @@ function parseEpochList(value: string | boolean | undefined, fallback: number[])
  * ```
  */
 export function parseTrainArgs(args: string[]): TrainRequest {
-  const f = parseFlags(args, FLAG_SPEC);
-  if (f.help) return { kind: "help" };
-  const quiet = f.quiet === true;
-  if (typeof f.resume === "string") {
-    const extra = Object.keys(f).filter((k) => f[k] !== undefined && !RESUME_FLAGS.has(k));
+  const f = parseTask(TRAIN, args, () => {});
+  if (f === undefined) return { kind: "help" };
+  const given = Object.keys(TRAIN_TABLE).filter((k) =>
+    args.some((a) => a === `--${k}` || a.startsWith(`--${k}=`))
+  );
+  if (f.resume !== undefined) {
+    const extra = given.filter((k) => !RESUME_FLAGS.has(k));
     if (extra.length > 0) {
       throw new UsageError(
         `--resume continues with the run's saved config; cannot also give --${extra[0]} ` +
@@ -241,84 +205,35 @@ export function parseTrainArgs(args: string[]): TrainRequest {
       );
     }
     const overrides: { epochs?: number; backend?: TrainConfig["backend"]; prepared?: string } = {};
-    if (f.epochs !== undefined) {
-      overrides.epochs = numberFlag(f.epochs, "epochs", 1, { min: 1, integer: true });
-    }
-    if (f.backend !== undefined) {
-      overrides.backend = choiceFlag(f.backend, "backend", BACKENDS, "auto");
-    }
-    if (typeof f.prepared === "string") overrides.prepared = f.prepared;
-    return { kind: "resume", run: f.resume, overrides, quiet };
+    if (f.epochs !== undefined) overrides.epochs = f.epochs;
+    if (f.backend !== undefined) overrides.backend = f.backend;
+    if (f.prepared !== undefined) overrides.prepared = f.prepared;
+    return { kind: "resume", run: f.resume, overrides, quiet: f.quiet };
   }
-  if (typeof f.prepared !== "string" || f.prepared === "") {
-    throw new UsageError("--prepared is required");
-  }
-  if (typeof f.out !== "string" || f.out === "") throw new UsageError("--out is required");
-  const preset = choiceFlag(f.preset, "preset", PRESETS, "study");
-  const p = PRESET_VALUES[preset];
+  if (f.prepared === undefined) throw new UsageError("--prepared is required");
+  if (f.out === undefined) throw new UsageError("--out is required");
   if (f["batch-norm"] && f["no-batch-norm"]) {
     throw new UsageError("--batch-norm and --no-batch-norm contradict each other");
   }
-  const seed = numberFlag(f.seed, "seed", p.seed, { min: 0, max: 2 ** 32 - 1, integer: true });
-  const optName = choiceFlag(f.optimizer, "optimizer", OPTIMIZERS, p.optim.name);
-  const epochs = numberFlag(f.epochs, "epochs", p.epochs, { min: 1, integer: true });
-  const config: TrainConfig = {
+  const overrides: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(TRAIN_TABLE)) {
+    const path = (def as Partial<Sets>).path;
+    const value = (f as Record<string, unknown>)[name];
+    if (path === undefined || value === undefined || value === false) continue;
+    setPath(overrides, path, name === "checkpoint-epochs" ? epochList(value as string[]) : value);
+  }
+  if (f["no-batch-norm"]) setPath(overrides, "model.batchNorm", false);
+  const config = makeConfig(f.preset, {
     prepared: f.prepared,
     out: f.out,
-    preset,
-    model: {
-      depth: numberFlag(f.depth, "depth", p.model.depth, { min: 1, max: 8, integer: true }),
-      baseFilters: numberFlag(f["base-filters"], "base-filters", p.model.baseFilters, {
-        min: 1,
-        max: 1024,
-        integer: true,
-      }),
-      batchNorm: f["no-batch-norm"] ? false : f["batch-norm"] ? true : p.model.batchNorm,
-      seed,
-    },
-    loss: {
-      name: choiceFlag(f.loss, "loss", LOSS_NAMES, p.loss.name),
-      focalAlpha: numberFlag(f["focal-alpha"], "focal-alpha", p.loss.focalAlpha, {
-        min: 0,
-        max: 1,
-      }),
-      focalGamma: numberFlag(f["focal-gamma"], "focal-gamma", p.loss.focalGamma, { min: 0 }),
-      focalVariant: choiceFlag(
-        f["focal-variant"],
-        "focal-variant",
-        FOCAL_VARIANTS,
-        p.loss.focalVariant,
-      ),
-      comboAlpha: numberFlag(f["combo-alpha"], "combo-alpha", p.loss.comboAlpha, {
-        min: 0,
-        max: 1,
-      }),
-      comboBeta: numberFlag(f["combo-beta"], "combo-beta", p.loss.comboBeta, { min: 0, max: 1 }),
-    },
-    optim: {
-      name: optName,
-      lr: numberFlag(f.lr, "lr", p.optim.lr, { min: 0 }),
-      momentum: numberFlag(
-        f.momentum,
-        "momentum",
-        optName === p.optim.name ? p.optim.momentum : optName === "rmsprop" ? 0.999 : 0.9,
-        { min: 0, max: 0.999999 },
-      ),
-      weightDecay: numberFlag(f["weight-decay"], "weight-decay", p.optim.weightDecay, { min: 0 }),
-      clipNorm: numberFlag(f["clip-norm"], "clip-norm", p.optim.clipNorm, { min: 0 }),
-    },
-    batchSize: numberFlag(f["batch-size"], "batch-size", p.batchSize, { min: 1, integer: true }),
-    epochs,
-    seed,
-    normalize: choiceFlag(f.normalize, "normalize", NORMALIZE, p.normalize),
-    augment: choiceFlag(f.augment, "augment", AUGMENT, p.augment),
-    checkpointEpochs: parseEpochList(f["checkpoint-epochs"], p.checkpointEpochs),
-    valEvery: numberFlag(f["val-every"], "val-every", p.valEvery, { min: 1, integer: true }),
-    backend: choiceFlag(f.backend, "backend", BACKENDS, p.backend),
-    threshold: numberFlag(f.threshold, "threshold", p.threshold, { min: 0, max: 1 }),
-    maxTiles: numberFlag(f["max-tiles"], "max-tiles", p.maxTiles, { min: 0, integer: true }),
-  };
-  return { kind: "fresh", config, quiet };
+    ...(overrides as ConfigOverrides),
+  });
+  return { kind: "fresh", config, quiet: f.quiet };
+}
+
+/** The values a preset gives, for callers that show or compare them. */
+export function presetValues(preset: PresetName): PresetValues {
+  return structuredClone(PRESET_VALUES[preset]);
 }
 
 /** The config as aligned `key: value` lines, for the start of a run. */

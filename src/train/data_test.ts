@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openPrepared } from "../data/prepared_io.ts";
 import { Rng } from "../rng.ts";
-import { batches, epochOrder, normalizationFor, toInput } from "./data.ts";
-import { writeTinyPrepared } from "./testing.ts";
+import { normalizationFor, toInput } from "../data/input.ts";
+import { batches, epochOrder } from "./data.ts";
+import { writeTinyPrepared } from "../data/testing.ts";
 
 Deno.test("data: toInput scales to 0–1 and normalises per channel", () => {
   const out = new Float32Array(4);

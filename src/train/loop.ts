@@ -13,7 +13,7 @@
  * - `checkpoint`: epoch, batchInEpoch, path;
  * - `stop`: reason `done` | `interrupted` | `nan`, with a message.
  *
- * Checkpoints (see `checkpoint.ts`): `RUN/checkpoints/epoch-NNNN/` after each `--checkpoint-epochs`
+ * Checkpoints (see `src/model/artifact.ts`): `RUN/checkpoints/epoch-NNNN/` after each `--checkpoint-epochs`
  * epoch and the last one; `RUN/checkpoints/interrupted/` on Ctrl-C (mid-epoch; removed when a later
  * checkpoint is written); `RUN/checkpoints/latest.json` names the one `--resume` continues from.
  * A NaN/Inf loss writes nothing, so `latest.json` keeps pointing at the last good checkpoint.
@@ -25,41 +25,26 @@ import { join } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
 import { openPrepared, type PreparedDataset } from "../data/prepared_io.ts";
 import type { PreparedTile } from "../data/prepared.ts";
-import { type Confusion, confusion } from "../metrics/confusion.ts";
-import { reduce } from "../metrics/reduce.ts";
 import { type LossFn, makeLoss } from "../model/losses.ts";
 import { buildUNet, checkInputSize, countParams } from "../model/unet.ts";
 import { exists, writeJsonAtomic } from "../io.ts";
 import { Progress } from "../progress.ts";
 import { Rng } from "../rng.ts";
-import { initBackend } from "./backends.ts";
+import { initBackend } from "../runtime/backends.ts";
 import {
   epochCheckpointName,
+  type InferenceMeta,
   latestCheckpoint,
   readCheckpoint,
   restoreWeights,
   saveCheckpoint,
   type TrainState,
-} from "./checkpoint.ts";
+} from "../model/artifact.ts";
+import { validate, type Validation } from "../model/score.ts";
 import { formatConfig, type TrainConfig } from "./config.ts";
-import { type Batch, batches, epochOrder, type Normalization, normalizationFor } from "./data.ts";
+import { type Batch, type Normalization, normalizationFor } from "../data/input.ts";
+import { batches, epochOrder } from "./data.ts";
 import { Optimizer } from "./optim.ts";
-
-/** Validation scores of one reduction. */
-export interface ValScores {
-  dsc: number;
-  iou: number;
-  sensitivity: number;
-  specificity: number;
-  precision: number;
-}
-
-/** Validation result of one epoch. */
-export interface Validation {
-  micro: ValScores;
-  perImage: ValScores;
-  tiles: number;
-}
 
 /** Options of {@linkcode train} and {@linkcode resume}. */
 export interface RunOptions {
@@ -159,48 +144,6 @@ export async function resume(
   return await runLoop(config, { dir, ...ckpt }, opts);
 }
 
-function pick(scores: Record<string, number>): ValScores {
-  return {
-    dsc: scores.dsc,
-    iou: scores.iou,
-    sensitivity: scores.sensitivity,
-    specificity: scores.specificity,
-    precision: scores.precision,
-  };
-}
-
-/** Scores `model` on `tiles` (no augmentation), thresholding probabilities at `threshold`. */
-export async function validate(
-  model: tf.LayersModel,
-  ds: PreparedDataset,
-  tiles: readonly PreparedTile[],
-  opts: { batchSize: number; norm: Normalization; threshold: number },
-): Promise<Validation> {
-  const confusions: Confusion[] = [];
-  const px = ds.manifest.tileSizePx ** 2;
-  for await (const b of batches(ds, tiles, { batchSize: opts.batchSize, norm: opts.norm })) {
-    const n = b.tiles.length, s = b.sizePx;
-    const pred = tf.tidy(() => {
-      const x = tf.tensor4d(b.x, [n, s, s, 3]);
-      const logits = model.predict(x) as tf.Tensor;
-      return tf.cast(tf.greater(tf.sigmoid(logits), opts.threshold), "int32");
-    });
-    const p = (await pred.data()) as Int32Array;
-    pred.dispose();
-    const predU8 = Uint8Array.from(p);
-    for (let k = 0; k < n; k++) {
-      confusions.push(
-        confusion(predU8.subarray(k * px, (k + 1) * px), b.maskU8.subarray(k * px, (k + 1) * px)),
-      );
-    }
-  }
-  return {
-    micro: pick(reduce(confusions, "micro").scores),
-    perImage: pick(reduce(confusions, "per-image").scores),
-    tiles: confusions.length,
-  };
-}
-
 /**
  * One optimisation step on a batch: forward in training mode (batch-norm statistics update),
  * loss, gradients, and — only when the loss is finite — the optimizer update. Leaves no tensor
@@ -234,62 +177,79 @@ export async function trainStep(
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : String(v));
 
-async function runLoop(
+type FromCheckpoint = Awaited<ReturnType<typeof readCheckpoint>> & { dir: string };
+
+/** Everything one training session holds: opened by {@linkcode openSession}, closed once. */
+interface Session {
+  config: TrainConfig;
+  opts: RunOptions;
+  say: (line: string) => void;
+  backend: string;
+  ds: PreparedDataset;
+  model: tf.LayersModel;
+  vars: tf.Variable[];
+  optimizer: Optimizer;
+  lossFn: LossFn;
+  norm: Normalization;
+  inference: InferenceMeta;
+  trainTiles: PreparedTile[];
+  valTiles: PreparedTile[];
+  state: TrainState;
+  /** Seconds of training wall time, continued across resumes. */
+  timeS: () => number;
+  record: (rec: Record<string, unknown>) => Promise<void>;
+  /** Set by Ctrl-C (or `stopAfterBatches`): stop after the current batch. */
+  interrupted: boolean;
+  checkpoint?: string;
+  lastVal?: Validation;
+  lastLoss?: number;
+  sessionBatches: number;
+  close: () => void;
+}
+
+/** Phase 1: backend, dataset, model, optimizer and the state to start from. */
+async function openSession(
   config: TrainConfig,
-  from: Awaited<ReturnType<typeof readCheckpoint>> & { dir: string } | undefined,
+  from: FromCheckpoint | undefined,
   opts: RunOptions,
-): Promise<RunResult> {
+): Promise<Session> {
   const say = opts.log ?? ((line: string) => console.error(line));
   tf.enableProdMode(); // silences tfjs's "install tfjs-node" banner; no effect on results
-  let backendName: string = tf.getBackend();
-  if (!opts.keepBackend) {
-    backendName = (await initBackend(config.backend, { log: say })).name;
-  }
+  let backend: string = tf.getBackend();
+  if (!opts.keepBackend) backend = (await initBackend(config.backend, { log: say })).name;
   const ds = await openPrepared(config.prepared);
-  const sizePx = ds.manifest.tileSizePx;
+  const manifestPath = join(config.prepared, "manifest.json");
+  const closers: (() => void)[] = [() => ds.close()];
+  const close = () => closers.reverse().forEach((f) => f());
   try {
-    checkInputSize(sizePx, sizePx, config.model.depth);
-  } catch (e) {
-    ds.close();
-    throw new InputError(
-      join(config.prepared, "manifest.json"),
-      undefined,
-      `tileSizePx ${sizePx}: ${(e as Error).message}; use a smaller --depth or another --scale`,
-    );
-  }
-  const logFile = await Deno.open(join(config.out, "log.jsonl"), { create: true, append: true });
-  const model = buildUNet(config.model);
-  let optimizer: Optimizer | undefined;
-  let interrupted = false;
-  const onSigint = () => {
-    if (!interrupted) {
-      say("interrupt: finishing this batch, then writing a checkpoint (Ctrl-C again to abort)");
-    } else Deno.exit(130);
-    interrupted = true;
-  };
-  let listening = false;
-  try {
-    Deno.addSignalListener("SIGINT", onSigint);
-    listening = true;
-  } catch {
-    // no signal support on this platform: Ctrl-C kills without a checkpoint
-  }
-  try {
-    let trainTiles = ds.tiles("train");
-    if (config.maxTiles > 0) trainTiles = trainTiles.slice(0, config.maxTiles);
-    const valTiles = ds.tiles("val");
-    if (trainTiles.length === 0) {
+    const sizePx = ds.manifest.tileSizePx;
+    try {
+      checkInputSize(sizePx, sizePx, config.model.depth);
+    } catch (e) {
       throw new InputError(
-        join(config.prepared, "manifest.json"),
+        manifestPath,
         undefined,
-        "no tiles in the train split",
+        `tileSizePx ${sizePx}: ${(e as Error).message}; use a smaller --depth or another --scale`,
       );
     }
-    const norm = normalizationFor(config.normalize, ds.manifest.stats);
-    const lossFn = makeLoss(config.loss);
+    let trainTiles = ds.tiles("train");
+    if (config.maxTiles > 0) trainTiles = trainTiles.slice(0, config.maxTiles);
+    if (trainTiles.length === 0) {
+      throw new InputError(manifestPath, undefined, "no tiles in the train split");
+    }
+    let norm: Normalization;
+    try {
+      norm = normalizationFor(config.normalize, ds.manifest.stats);
+    } catch (e) {
+      throw new InputError(manifestPath, undefined, (e as Error).message);
+    }
+    const logFile = await Deno.open(join(config.out, "log.jsonl"), { create: true, append: true });
+    closers.push(() => logFile.close());
+    const model = buildUNet(config.model);
+    closers.push(() => model.dispose());
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    optimizer = new Optimizer(config.optim, vars);
-
+    const optimizer = new Optimizer(config.optim, vars);
+    closers.push(() => optimizer.dispose());
     let state: TrainState = {
       epoch: 0,
       batchInEpoch: 0,
@@ -297,196 +257,282 @@ async function runLoop(
       rngState: new Rng(config.seed).state(),
       elapsedS: 0,
       partialLoss: { sum: 0, tiles: 0 },
-      backend: backendName,
+      backend,
     };
     if (from !== undefined) {
       await restoreWeights(model, from.dir);
       optimizer.setState(from.optimizer);
-      state = { ...from.file.state, backend: backendName };
-      if (from.file.state.backend !== backendName) {
-        say(
-          `note: checkpoint was written on ${from.file.state.backend}, resuming on ${backendName}`,
-        );
+      state = { ...from.file.state, backend };
+      if (from.file.state.backend !== backend) {
+        say(`note: checkpoint was written on ${from.file.state.backend}, resuming on ${backend}`);
       }
     }
     const t0 = performance.now();
     const startElapsed = state.elapsedS;
     const timeS = () => +(startElapsed + (performance.now() - t0) / 1000).toFixed(3);
-    const record = async (rec: Record<string, unknown>) => {
-      await logFile.write(encoder.encode(JSON.stringify({ ...rec, timeS: timeS() }) + "\n"));
-    };
-    const params = countParams(model);
-    if (from === undefined) {
-      (opts.print ?? console.log)(`train: config\n${formatConfig(config)}`);
-      say(
-        `train: U-Net depth ${config.model.depth} base ${config.model.baseFilters}: ${params} parameters; ` +
-          `${trainTiles.length} train / ${valTiles.length} val tiles of ${sizePx}² on ${backendName}`,
-      );
-    } else {
-      say(
-        `train: resuming ${from.dir} at epoch ${state.epoch + 1}, batch ${state.batchInEpoch + 1}`,
-      );
-    }
-    await record({
-      type: "start",
+    return {
       config,
-      backend: backendName,
-      params,
-      trainTiles: trainTiles.length,
-      valTiles: valTiles.length,
-      tileSizePx: sizePx,
-      resumedFrom: from?.dir ?? null,
+      opts,
+      say,
+      backend,
+      ds,
+      model,
+      vars,
+      optimizer,
+      lossFn: makeLoss(config.loss),
+      norm,
+      inference: {
+        tileSizePx: sizePx,
+        scale: ds.manifest.scale,
+        normalize: norm.mean && norm.std ? { mean: [...norm.mean], std: [...norm.std] } : null,
+        threshold: config.threshold,
+      },
+      trainTiles,
+      valTiles: ds.tiles("val"),
+      state,
+      timeS,
+      record: async (rec) => {
+        await logFile.write(encoder.encode(JSON.stringify({ ...rec, timeS: timeS() }) + "\n"));
+      },
+      interrupted: false,
+      checkpoint: from?.dir,
+      sessionBatches: 0,
+      close,
+    };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+/** Phase 2: print the config (fresh) or where the run resumes, and log the `start` record. */
+async function announce(s: Session, from: FromCheckpoint | undefined): Promise<void> {
+  const { config, state } = s;
+  const params = countParams(s.model);
+  if (from === undefined) {
+    (s.opts.print ?? console.log)(`train: config\n${formatConfig(config)}`);
+    s.say(
+      `train: U-Net depth ${config.model.depth} base ${config.model.baseFilters}: ${params} parameters; ` +
+        `${s.trainTiles.length} train / ${s.valTiles.length} val tiles of ` +
+        `${s.inference.tileSizePx}² on ${s.backend}`,
+    );
+  } else {
+    s.say(
+      `train: resuming ${from.dir} at epoch ${state.epoch + 1}, batch ${state.batchInEpoch + 1}`,
+    );
+  }
+  await s.record({
+    type: "start",
+    config,
+    backend: s.backend,
+    params,
+    trainTiles: s.trainTiles.length,
+    valTiles: s.valTiles.length,
+    tileSizePx: s.inference.tileSizePx,
+    resumedFrom: from?.dir ?? null,
+  });
+}
+
+/** Writes checkpoint `name` and logs it; any later checkpoint replaces `interrupted/`. */
+async function saveAs(s: Session, name: string): Promise<string> {
+  const path = await saveCheckpoint(s.config.out, name, {
+    model: s.model,
+    optimizer: await s.optimizer.getState(),
+    state: { ...s.state, elapsedS: s.timeS() },
+    config: s.config,
+    inference: s.inference,
+  });
+  await s.record({
+    type: "checkpoint",
+    epoch: s.state.epoch,
+    batchInEpoch: s.state.batchInEpoch,
+    path,
+  });
+  if (name !== "interrupted") {
+    await Deno.remove(join(s.config.out, "checkpoints", "interrupted"), { recursive: true })
+      .catch(() => {});
+  }
+  s.checkpoint = path;
+  return path;
+}
+
+/** Logs the `stop` record and builds the result. */
+async function stopWith(s: Session, status: RunResult["status"], message: string) {
+  const { epoch, step } = s.state;
+  await s.record({ type: "stop", reason: status, message, epoch, step });
+  return {
+    status,
+    epoch,
+    step,
+    checkpoint: s.checkpoint,
+    lastVal: s.lastVal,
+    lastLoss: s.lastLoss,
+    message,
+  };
+}
+
+/**
+ * Phase 3: the batches of one epoch. Returns `undefined` when the epoch completed, else how the
+ * run stopped (a NaN/Inf loss, or an interrupt with its checkpoint written).
+ */
+async function trainEpoch(
+  s: Session,
+  epoch: number,
+  order: PreparedTile[],
+  progress: Progress,
+): Promise<RunResult | undefined> {
+  const { config, state } = s;
+  const nBatches = Math.ceil(order.length / config.batchSize);
+  if (state.batchInEpoch > 0) {
+    progress.tick(Math.min(order.length, state.batchInEpoch * config.batchSize));
+  }
+  let batchNo = state.batchInEpoch;
+  const stream = batches(s.ds, order, {
+    batchSize: config.batchSize,
+    norm: s.norm,
+    augment: config.augment,
+    seed: config.seed,
+    epoch,
+    startBatch: state.batchInEpoch,
+  });
+  for await (const b of stream) {
+    batchNo++;
+    const n = b.tiles.length;
+    const { loss, gradNorm } = await trainStep(s.model, s.vars, s.lossFn, s.optimizer, b);
+    if (!Number.isFinite(loss)) {
+      const where = s.checkpoint === undefined
+        ? "no checkpoint was written yet"
+        : `last good checkpoint: ${s.checkpoint}`;
+      const msg = `loss is ${loss} at epoch ${epoch}, batch ${batchNo} (step ${state.step + 1}); ` +
+        `stopped without applying that step; ${where}`;
+      progress.done();
+      s.say(`error: ${msg}`);
+      return await stopWith(s, "nan", msg);
+    }
+    state.step++;
+    state.batchInEpoch = batchNo;
+    state.partialLoss.sum += loss * n;
+    state.partialLoss.tiles += n;
+    await s.record({
+      type: "batch",
+      epoch,
+      batch: batchNo,
+      step: state.step,
+      tiles: n,
+      loss,
+      gradNorm,
     });
+    progress.tick(n, `batch ${batchNo}/${nBatches} loss ${loss.toFixed(4)}`);
+    s.sessionBatches++;
+    if (s.opts.stopAfterBatches !== undefined && s.sessionBatches >= s.opts.stopAfterBatches) {
+      s.interrupted = true;
+    }
+    if (s.interrupted) {
+      progress.done();
+      const path = await saveAs(s, "interrupted");
+      const msg = `interrupted at epoch ${epoch}, batch ${batchNo}; checkpoint ${path}; ` +
+        `continue with --resume ${config.out}`;
+      s.say(msg);
+      return await stopWith(s, "interrupted", msg);
+    }
+  }
+  return undefined;
+}
 
-    let checkpoint = from?.dir;
-    let lastVal: Validation | undefined;
-    let lastLoss: number | undefined;
-    let sessionBatches = 0;
-    const save = async (name: string) => {
-      const path = await saveCheckpoint(config.out, name, {
-        model,
-        optimizer: await optimizer!.getState(),
-        state: { ...state, elapsedS: timeS() },
-        config,
-      });
-      await record({
-        type: "checkpoint",
-        epoch: state.epoch,
-        batchInEpoch: state.batchInEpoch,
-        path,
-      });
-      if (name !== "interrupted") {
-        await Deno.remove(join(config.out, "checkpoints", "interrupted"), { recursive: true })
-          .catch(() => {});
-      }
-      return path;
-    };
-    const stop = async (status: RunResult["status"], message: string): Promise<RunResult> => {
-      await record({ type: "stop", reason: status, message, epoch: state.epoch, step: state.step });
-      return {
-        status,
-        epoch: state.epoch,
-        step: state.step,
-        checkpoint,
-        lastVal,
-        lastLoss,
-        message,
-      };
-    };
+/**
+ * Phase 4: the end of an epoch — state moved to the epoch boundary, validation, the `epoch`
+ * record and the checkpoint. Returns how the run stopped when Ctrl-C came during it.
+ */
+async function endEpoch(
+  s: Session,
+  epoch: number,
+  tiles: number,
+  nextRngState: number[],
+  epochStart: number,
+  progress: Progress,
+): Promise<RunResult | undefined> {
+  const { config } = s;
+  const meanLoss = s.state.partialLoss.sum / s.state.partialLoss.tiles;
+  s.lastLoss = meanLoss;
+  s.state = {
+    ...s.state,
+    epoch,
+    batchInEpoch: 0,
+    rngState: nextRngState,
+    partialLoss: { sum: 0, tiles: 0 },
+  };
+  let val: Validation | null = null;
+  if (s.valTiles.length > 0 && (epoch % config.valEvery === 0 || epoch === config.epochs)) {
+    val = await validate(s.model, s.ds, s.valTiles, {
+      batchSize: config.batchSize,
+      norm: s.norm,
+      threshold: config.threshold,
+    });
+    s.lastVal = val;
+  }
+  const epochS = +((performance.now() - epochStart) / 1000).toFixed(3);
+  progress.done(
+    `loss ${meanLoss.toFixed(4)}` +
+      (val ? ` val DSC ${fmt(val.micro.dsc)} (per-image ${fmt(val.perImage.dsc)})` : ""),
+  );
+  await s.record({ type: "epoch", epoch, loss: meanLoss, tiles, epochS, val });
+  const keep = config.checkpointEpochs.includes(epoch) || epoch === config.epochs;
+  if (keep) await saveAs(s, epochCheckpointName(epoch));
+  if (s.interrupted && epoch < config.epochs) {
+    // Ctrl-C during validation or checkpointing: stop at this epoch boundary.
+    if (!keep) await saveAs(s, "interrupted");
+    const msg = `interrupted after epoch ${epoch}; checkpoint ${s.checkpoint}; ` +
+      `continue with --resume ${config.out}`;
+    s.say(msg);
+    return await stopWith(s, "interrupted", msg);
+  }
+  return undefined;
+}
 
-    for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
-      const rng = Rng.fromState(state.rngState);
-      const order = epochOrder(trainTiles, rng);
-      const nextRngState = rng.state();
+/** Ctrl-C sets `s.interrupted` (a second one exits); returns the function that stops listening. */
+function listenForInterrupt(s: Session): () => void {
+  const onSigint = () => {
+    if (s.interrupted) Deno.exit(130);
+    s.say("interrupt: finishing this batch, then writing a checkpoint (Ctrl-C again to abort)");
+    s.interrupted = true;
+  };
+  try {
+    Deno.addSignalListener("SIGINT", onSigint);
+    return () => Deno.removeSignalListener("SIGINT", onSigint);
+  } catch {
+    return () => {}; // no signal support on this platform: Ctrl-C kills without a checkpoint
+  }
+}
+
+async function runLoop(
+  config: TrainConfig,
+  from: FromCheckpoint | undefined,
+  opts: RunOptions,
+): Promise<RunResult> {
+  const s = await openSession(config, from, opts);
+  const unlisten = listenForInterrupt(s);
+  try {
+    await announce(s, from);
+    for (let epoch = s.state.epoch + 1; epoch <= config.epochs; epoch++) {
+      const rng = Rng.fromState(s.state.rngState);
+      const order = epochOrder(s.trainTiles, rng);
       const epochStart = performance.now();
-      const nBatches = Math.ceil(order.length / config.batchSize);
       const progress = new Progress(`epoch ${epoch}/${config.epochs}`, order.length, {
         unit: "tiles",
         quiet: opts.quiet,
       });
-      if (state.batchInEpoch > 0) {
-        progress.tick(Math.min(order.length, state.batchInEpoch * config.batchSize));
-      }
-      let batchNo = state.batchInEpoch;
-      for await (
-        const b of batches(ds, order, {
-          batchSize: config.batchSize,
-          norm,
-          augment: config.augment,
-          seed: config.seed,
-          epoch,
-          startBatch: state.batchInEpoch,
-        })
-      ) {
-        batchNo++;
-        const n = b.tiles.length;
-        const { loss, gradNorm } = await trainStep(model, vars, lossFn, optimizer, b);
-        if (!Number.isFinite(loss)) {
-          const where = checkpoint === undefined
-            ? "no checkpoint was written yet"
-            : `last good checkpoint: ${checkpoint}`;
-          const msg =
-            `loss is ${loss} at epoch ${epoch}, batch ${batchNo} (step ${state.step + 1}); ` +
-            `stopped without applying that step; ${where}`;
-          progress.done();
-          say(`error: ${msg}`);
-          return await stop("nan", msg);
-        }
-        state.step++;
-        state.batchInEpoch = batchNo;
-        state.partialLoss.sum += loss * n;
-        state.partialLoss.tiles += n;
-        await record({
-          type: "batch",
-          epoch,
-          batch: batchNo,
-          step: state.step,
-          tiles: n,
-          loss,
-          gradNorm,
-        });
-        progress.tick(n, `batch ${batchNo}/${nBatches} loss ${loss.toFixed(4)}`);
-        sessionBatches++;
-        if (opts.stopAfterBatches !== undefined && sessionBatches >= opts.stopAfterBatches) {
-          interrupted = true;
-        }
-        if (interrupted) {
-          progress.done();
-          checkpoint = await save("interrupted");
-          const msg =
-            `interrupted at epoch ${epoch}, batch ${batchNo}; checkpoint ${checkpoint}; ` +
-            `continue with --resume ${config.out}`;
-          say(msg);
-          return await stop("interrupted", msg);
-        }
-      }
-      const meanLoss = state.partialLoss.sum / state.partialLoss.tiles;
-      lastLoss = meanLoss;
-      state = {
-        ...state,
-        epoch,
-        batchInEpoch: 0,
-        rngState: nextRngState,
-        partialLoss: { sum: 0, tiles: 0 },
-      };
-      let val: Validation | null = null;
-      if (valTiles.length > 0 && (epoch % config.valEvery === 0 || epoch === config.epochs)) {
-        val = await validate(model, ds, valTiles, {
-          batchSize: config.batchSize,
-          norm,
-          threshold: config.threshold,
-        });
-        lastVal = val;
-      }
-      const epochS = +((performance.now() - epochStart) / 1000).toFixed(3);
-      progress.done(
-        `loss ${meanLoss.toFixed(4)}` +
-          (val ? ` val DSC ${fmt(val.micro.dsc)} (per-image ${fmt(val.perImage.dsc)})` : ""),
-      );
-      await record({ type: "epoch", epoch, loss: meanLoss, tiles: order.length, epochS, val });
-      const keep = config.checkpointEpochs.includes(epoch) || epoch === config.epochs;
-      if (keep) checkpoint = await save(epochCheckpointName(epoch));
-      if (interrupted && epoch < config.epochs) {
-        // Ctrl-C during validation or checkpointing: stop at this epoch boundary.
-        if (!keep) checkpoint = await save("interrupted");
-        const msg = `interrupted after epoch ${epoch}; checkpoint ${checkpoint}; ` +
-          `continue with --resume ${config.out}`;
-        say(msg);
-        return await stop("interrupted", msg);
-      }
+      const stopped = await trainEpoch(s, epoch, order, progress) ??
+        await endEpoch(s, epoch, order.length, rng.state(), epochStart, progress);
+      if (stopped !== undefined) return stopped;
     }
-    const msg = `done: ${state.epoch} epochs, ${state.step} steps` +
-      (lastVal
-        ? `; val DSC ${fmt(lastVal.micro.dsc)} micro, ${fmt(lastVal.perImage.dsc)} per-image`
-        : "") +
-      (checkpoint ? `; checkpoint ${checkpoint}` : "");
-    say(`train: ${msg}`);
-    return await stop("done", msg);
+    const v = s.lastVal;
+    const msg = `done: ${s.state.epoch} epochs, ${s.state.step} steps` +
+      (v ? `; val DSC ${fmt(v.micro.dsc)} micro, ${fmt(v.perImage.dsc)} per-image` : "") +
+      (s.checkpoint ? `; checkpoint ${s.checkpoint}` : "");
+    s.say(`train: ${msg}`);
+    return await stopWith(s, "done", msg);
   } finally {
-    if (listening) Deno.removeSignalListener("SIGINT", onSigint);
-    optimizer?.dispose();
-    model.dispose();
-    logFile.close();
-    ds.close();
+    unlisten();
+    s.close();
   }
 }

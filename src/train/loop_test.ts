@@ -6,13 +6,15 @@ import { makeLoss } from "../model/losses.ts";
 import { buildUNet } from "../model/unet.ts";
 import { main } from "../../tasks/train.ts";
 import { runMain } from "../cli.ts";
-import { initBackend } from "./backends.ts";
-import { latestCheckpoint, loadCheckpointModel } from "./checkpoint.ts";
-import { parseTrainArgs, type TrainConfig } from "./config.ts";
-import { batches, normalizationFor } from "./data.ts";
-import { resume, train, trainStep, validate } from "./loop.ts";
+import { initBackend } from "../runtime/backends.ts";
+import { latestCheckpoint, loadCheckpointModel } from "../model/artifact.ts";
+import { validate } from "../model/score.ts";
+import { type ConfigOverrides, makeConfig, type TrainConfig } from "../model/run_config.ts";
+import { normalizationFor } from "../data/input.ts";
+import { batches } from "./data.ts";
+import { resume, train, trainStep } from "./loop.ts";
 import { Optimizer } from "./optim.ts";
-import { writeTinyPrepared } from "./testing.ts";
+import { writeTinyPrepared } from "../data/testing.ts";
 
 // The fastest CPU backend with this project's kernels (wasm), like a CI run of `--backend auto`.
 const BACKEND = "wasm";
@@ -24,26 +26,15 @@ const prepared = join(root, "prepared");
 await writeTinyPrepared(prepared, { train: 4, val: 2, sizePx: 32, seed: 3 });
 const silent = { quiet: true, log: () => {}, print: () => {} };
 
-function config(out: string, extra: string[] = []): TrainConfig {
-  const r = parseTrainArgs([
-    "--prepared",
+function config(out: string, o: ConfigOverrides = {}): TrainConfig {
+  return makeConfig("tiny", {
     prepared,
-    "--out",
     out,
-    "--preset",
-    "tiny",
-    "--depth",
-    "2",
-    "--base-filters",
-    "4",
-    "--batch-size",
-    "2",
-    "--backend",
-    BACKEND,
-    ...extra,
-  ]);
-  assert.equal(r.kind, "fresh");
-  return (r as { config: TrainConfig }).config;
+    batchSize: 2,
+    backend: BACKEND,
+    ...o,
+    model: { depth: 2, baseFilters: 4, ...o.model },
+  });
 }
 
 async function readLog(run: string): Promise<Record<string, unknown>[]> {
@@ -83,18 +74,13 @@ Deno.test("loop: training steps and validation leave tf.memory().numTensors unch
 
 Deno.test("loop: a 2-tile overfit reaches DSC > 0.9; the checkpoint loads with tf.loadLayersModel", async () => {
   const out = join(root, "overfit");
-  const cfg = config(out, [
-    "--max-tiles",
-    "2",
-    "--base-filters",
-    "8",
-    "--lr",
-    "1e-2",
-    "--epochs",
-    "30",
-    "--checkpoint-epochs",
-    "",
-  ]);
+  const cfg = config(out, {
+    maxTiles: 2,
+    model: { baseFilters: 8 },
+    optim: { lr: 1e-2 },
+    epochs: 30,
+    checkpointEpochs: [],
+  });
   const res = await train(cfg, silent);
   assert.equal(res.status, "done");
   const model = await loadCheckpointModel(res.checkpoint!);
@@ -129,18 +115,12 @@ async function finalFiles(run: string): Promise<{ weights: Uint8Array; optimizer
 }
 
 Deno.test("loop: resuming after an interruption gives the same final weights as an uninterrupted run", async () => {
-  const extra = [
-    "--epochs",
-    "3",
-    "--optimizer",
-    "rmsprop",
-    "--lr",
-    "1e-3",
-    "--augment",
-    "all",
-    "--checkpoint-epochs",
-    "1",
-  ];
+  const extra: ConfigOverrides = {
+    epochs: 3,
+    optim: { name: "rmsprop", lr: 1e-3 },
+    augment: "all",
+    checkpointEpochs: [1],
+  };
   const straight = join(root, "straight");
   assert.equal((await train(config(straight, extra), silent)).status, "done");
   const expected = await finalFiles(straight);
@@ -177,26 +157,17 @@ Deno.test("loop: a run that fails before its first checkpoint leaves nothing, so
   const images = await Deno.readFile(join(prepared, "images.u8"));
   await Deno.writeFile(join(broken, "images.u8"), images.subarray(0, 100));
   const out = join(root, "fails-early");
-  const cfg = { ...config(out, ["--epochs", "1"]), prepared: broken };
+  const cfg = { ...config(out, { epochs: 1 }), prepared: broken };
   await assert.rejects(() => train(cfg, silent));
   assert.equal(await Deno.stat(out).then(() => true, () => false), false, "run folder removed");
   // the same --out now trains
-  assert.equal((await train(config(out, ["--epochs", "1"]), silent)).status, "done");
+  assert.equal((await train(config(out, { epochs: 1 }), silent)).status, "done");
   assert.ok((await latestCheckpoint(out)) !== undefined);
 });
 
 Deno.test("loop: a NaN loss stops the run and keeps the last good checkpoint", async () => {
   const out = join(root, "nan");
-  const cfg = config(out, [
-    "--optimizer",
-    "sgd",
-    "--lr",
-    "0.01",
-    "--clip-norm",
-    "0",
-    "--epochs",
-    "1",
-  ]);
+  const cfg = config(out, { optim: { name: "sgd", lr: 0.01, clipNorm: 0 }, epochs: 1 });
   assert.equal((await train(cfg, silent)).status, "done");
   const good = (await latestCheckpoint(out))!;
   const goodWeights = await Deno.readFile(join(good, "weights.bin"));

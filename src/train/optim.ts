@@ -20,7 +20,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { OptimConfig } from "./config.ts";
+import type { OptimizerState } from "../model/artifact.ts";
+import type { OptimConfig } from "../model/run_config.ts";
 
 const RMSPROP_ALPHA = 0.99;
 const ADAM_BETA1 = 0.9;
@@ -28,11 +29,7 @@ const ADAM_BETA2 = 0.999;
 const EPS = 1e-8;
 
 /** Saved optimizer state: step count and, per slot name, one array per variable (in order). */
-export interface OptimizerState {
-  name: string;
-  step: number;
-  slots: Record<string, { shape: number[]; values: Float32Array }[]>;
-}
+export type { OptimizerState };
 
 /**
  * One optimizer over a fixed, ordered list of variables.

@@ -16,6 +16,7 @@ import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { registerProjectKernels, restoreStockKernels } from "./kernels/mod.ts";
 import { startWasmOpsHelper } from "./kernels/wasm_ops.ts";
+import { type ChoiceFlag, flag } from "../cli.ts";
 import { ResourceError } from "../errors.ts";
 import { MAX_WASM_THREADS, withThreadedWasm } from "./wasm_threads.ts";
 
@@ -61,6 +62,15 @@ export interface InitBackendOptions {
 
 /** Every backend choice, for flag parsing. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "webgpu", "wasm", "cpu"];
+
+/** The `--backend` flag of the tasks that run the model. */
+export const BACKEND_FLAG: ChoiceFlag<BackendChoice> & { default: BackendChoice } = flag.choice(
+  BACKEND_CHOICES,
+  {
+    default: "auto",
+    help: "tfjs backend: auto = hardware WebGPU, else the fastest CPU backend",
+  },
+);
 
 interface AdapterProbe {
   /** `null` when `navigator.gpu` is missing or `requestAdapter()` gives none. */

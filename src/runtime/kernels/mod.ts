@@ -9,8 +9,8 @@
  * | wasm | `Sum`, `Mean`, `FusedBatchNorm`, `MaxPoolGrad`, `Concat`, `SplitV`, `DepthToSpace`, `Identity`, `Cast`, `Add`, `Sub`, `Multiply`, `RealDiv` | memory-bound; see `./wasm_ops.ts` |
  * | cpu | `Conv2DBackpropFilter` | stock reads element by element through `TensorBuffer.get` |
  * | all | gradient of `FusedBatchNorm` | stock tiles per-channel factors to full size (`Tile`) |
- * | all | gradient of `Relu` | one fused kernel where the backend has it (wasm), see `src/model/fused_ops.ts` |
- * | wasm | `VesselSegBatchNormTrain(Grad)`, `VesselSegReluGrad` | this project's fused kernels for `src/model/fused_ops.ts` |
+ * | all | gradient of `Relu` | one fused kernel where the backend has it (wasm), see `src/runtime/fused_ops.ts` |
+ * | wasm | `VesselSegBatchNormTrain(Grad)`, `VesselSegReluGrad` | this project's fused kernels for `src/runtime/fused_ops.ts` |
  *
  * Gradients are registered for all backends at once (tfjs has one gradient registry); the
  * project's batch-norm gradient is installed by {@linkcode registerProjectKernels} for any backend
@@ -42,7 +42,7 @@ import {
   makeSplitV,
   reluGradKernel,
 } from "./wasm_ops.ts";
-import { FUSED_KERNELS, reluGrad } from "../../model/fused_ops.ts";
+import { FUSED_KERNELS, reluGrad } from "../fused_ops.ts";
 
 /** Backends with project kernels. */
 export type KernelBackendName = "webgpu" | "wasm" | "cpu";

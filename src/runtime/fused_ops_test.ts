@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { randomArray, relL2, runOn } from "../train/kernels/testing.ts";
+import { randomArray, relL2, runOn } from "./kernels/testing.ts";
 import { batchNormTrain, FUSED_KERNELS, reluGrad, useFusedTrainingBatchNorm } from "./fused_ops.ts";
 
 const EPS = 1e-3;

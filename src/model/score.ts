@@ -1,9 +1,10 @@
 /**
- * Inference for evaluation: a trained U-Net applied to prepared tiles in batches, probabilities
- * thresholded into binary masks, and one confusion per tile. Batches are streamed from the shards
- * (`src/train/data.ts` `batches`, the same conversion and normalisation the trainer used), every
- * tensor lives inside `tf.tidy` or is disposed after its `await`, so memory does not grow with the
- * number of tiles or checkpoints.
+ * The one scoring path of a model on prepared tiles, used by training validation and by
+ * `deno task evaluate`: the U-Net applied in batches, probabilities thresholded into binary masks
+ * by the rule of `src/metrics/binarize.ts`, one confusion per tile, and the micro / per-image
+ * reductions. Batches are streamed from the shards (`src/data/input.ts`, the same conversion and
+ * normalisation the trainer used); every tensor lives inside `tf.tidy` or is disposed after its
+ * `await`, so memory does not grow with the number of tiles or checkpoints.
  *
  * @module
  */
@@ -11,7 +12,16 @@ import * as tf from "@tensorflow/tfjs";
 import type { PreparedTile } from "../data/prepared.ts";
 import type { PreparedDataset } from "../data/prepared_io.ts";
 import { type Confusion, confusion } from "../metrics/confusion.ts";
-import { batches, type Normalization } from "../train/data.ts";
+import { inputBatches, type Normalization } from "../data/input.ts";
+import { reduce } from "../metrics/reduce.ts";
+
+/**
+ * `1` where `sigmoid(logits) > threshold`, else `0`, as int32: the tensor form of `binarize`
+ * (`src/metrics/binarize.ts`). Call inside `tf.tidy`.
+ */
+export function binarizeLogits(logits: tf.Tensor, threshold: number): tf.Tensor {
+  return tf.cast(tf.greater(tf.sigmoid(logits), threshold), "int32");
+}
 
 /** Options of {@linkcode predictMasks} and {@linkcode scoreModel}. */
 export interface PredictOptions {
@@ -42,13 +52,12 @@ export async function* predictMasks(
   tiles: readonly PreparedTile[],
   opts: PredictOptions,
 ): AsyncGenerator<{ tiles: PreparedTile[]; predU8: Uint8Array; maskU8: Uint8Array }> {
-  for await (const b of batches(ds, tiles, { batchSize: opts.batchSize, norm: opts.norm })) {
+  for await (const b of inputBatches(ds, tiles, { batchSize: opts.batchSize, norm: opts.norm })) {
     const n = b.tiles.length, s = b.sizePx;
     const pred = tf.tidy(() => {
       // x: [n, s, s, 3] float32, normalised like training; logits: [n, s, s, 1]
       const x = tf.tensor4d(b.x, [n, s, s, 3]);
-      const logits = model.predict(x) as tf.Tensor;
-      return tf.cast(tf.greater(tf.sigmoid(logits), opts.threshold), "int32");
+      return binarizeLogits(model.predict(x) as tf.Tensor, opts.threshold);
     });
     let p: Int32Array;
     try {
@@ -100,4 +109,49 @@ export async function predictFew(
     for (let k = 0; k < b.tiles.length; k++) out.push(b.predU8.slice(k * px, (k + 1) * px));
   }
   return out;
+}
+
+/** The scores validation reports, for one reduction. */
+export interface ValScores {
+  dsc: number;
+  iou: number;
+  sensitivity: number;
+  specificity: number;
+  precision: number;
+}
+
+/** A model's scores on a split: both reductions and the number of tiles. */
+export interface Validation {
+  micro: ValScores;
+  perImage: ValScores;
+  tiles: number;
+}
+
+function valScores(scores: Record<string, number>): ValScores {
+  const { dsc, iou, sensitivity, specificity, precision } = scores;
+  return { dsc, iou, sensitivity, specificity, precision };
+}
+
+/**
+ * Scores `model` on `tiles` ({@linkcode scoreModel}) and reduces the confusions `micro` and
+ * `per-image`: training's validation.
+ *
+ * @example
+ * ```ts ignore
+ * const v = await validate(model, ds, ds.tiles("val"), { batchSize: 8, norm: {}, threshold: 0.5 });
+ * console.log(v.micro.dsc);
+ * ```
+ */
+export async function validate(
+  model: tf.LayersModel,
+  ds: PreparedDataset,
+  tiles: readonly PreparedTile[],
+  opts: PredictOptions,
+): Promise<Validation> {
+  const confusions = await scoreModel(model, ds, tiles, opts);
+  return {
+    micro: valScores(reduce(confusions, "micro").scores),
+    perImage: valScores(reduce(confusions, "per-image").scores),
+    tiles: confusions.length,
+  };
 }

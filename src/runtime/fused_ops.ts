@@ -1,6 +1,6 @@
 /**
  * Batch norm in training mode and ReLU's gradient as single operations, so that a backend with
- * fused kernels for them (this project's wasm kernels, `src/train/kernels/wasm_ops.ts`) runs two
+ * fused kernels for them (this project's wasm kernels, `src/runtime/kernels/wasm_ops.ts`) runs two
  * or three passes over the data where tfjs's composition — `tf.moments`, `tf.batchNorm` and
  * their automatic gradients — runs about fifteen kernels per layer. Backends without them compute
  * the same formulas from tfjs ops.

@@ -3,7 +3,7 @@
  * (`wasm_ops.wat`), instantiated on the backend's heap, so they read and write tfjs tensors in
  * place, with no copies in or out. The same module serves the filter gradient
  * (`./conv2d_backprop_filter.ts`: `to_planes`, `dw_gemm`), the fused batch-norm and ReLU-gradient
- * kernels of `src/model/fused_ops.ts` ({@linkcode batchNormTrainKernel},
+ * kernels of `src/runtime/fused_ops.ts` ({@linkcode batchNormTrainKernel},
  * {@linkcode batchNormTrainGradKernel}, {@linkcode reluGradKernel}) and, on the threaded build,
  * a helper thread (`./wasm_ops_helper.ts`).
  *
@@ -28,7 +28,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { decodeBase64 } from "../../base64.ts";
 import { WASM_OPS_BASE64, WASM_OPS_SHARED_BASE64 } from "./wasm_ops_bytes.ts";
-import { FUSED_KERNELS, fusedKernelsTake } from "../../model/fused_ops.ts";
+import { FUSED_KERNELS, fusedKernelsTake } from "../fused_ops.ts";
 import { type OpsHelper, opsHelperFor, startOpsHelper } from "./wasm_ops_helper.ts";
 
 type TensorInfo = tf.TensorInfo;

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { Manifest, PreparedTile } from "../data/prepared.ts";
+import type { Manifest, PreparedTile } from "./prepared.ts";
 import { Rng } from "../rng.ts";
 
 /** Options of {@linkcode writeTinyPrepared}. */
