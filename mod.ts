@@ -9,7 +9,10 @@
  *   (`openPrepared`) and the synthetic generator;
  * - metrics: `confusion` → `dice`, `iou`, … and the `micro` / `per-image` / `seed` reductions;
  * - baselines: Otsu (`otsuThreshold`, `otsuMask`) and the trivial masks;
- * - model and training: `buildUNet`, the losses, `initBackend`, `train`;
+ * - model: `buildUNet`, the losses, the checkpoint artifact (`loadArtifact`, `resolveCheckpoint`),
+ *   scoring a model on prepared tiles (`scoreModel`, `validate`) and `initBackend`;
+ * - training: the separate export `@vessel-seg/vessel-seg/train` (`src/train/mod.ts`): `train`,
+ *   `resume`, `makeConfig` and the presets;
  * - every stage's CLI as `tasks/<stage>.ts` exporting `main(args)`.
  *
  * @example
@@ -42,5 +45,9 @@ export * from "./src/baseline/otsu.ts";
 export * from "./src/baseline/trivial.ts";
 export * from "./src/model/unet.ts";
 export * from "./src/model/losses.ts";
+export * from "./src/model/run_config.ts";
+export * from "./src/model/artifact.ts";
+export * from "./src/model/score.ts";
+export * from "./src/metrics/binarize.ts";
+export * from "./src/data/input.ts";
 export * from "./src/runtime/backends.ts";
-export { resume, train } from "./src/train/loop.ts";

@@ -122,7 +122,7 @@ export const flag = {
 };
 
 /** The flags every task has. */
-export const QUIET = flag.boolean({ help: "no progress output" });
+export const QUIET: BooleanFlag = flag.boolean({ help: "no progress output" });
 
 /** A task's command line: its synopsis, what it does, and its flag table. */
 export interface TaskSpec<T extends FlagTable> {

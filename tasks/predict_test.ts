@@ -6,7 +6,7 @@ import { decodeImage, readImage } from "../src/data/image.ts";
 import { InputError, UsageError } from "../src/errors.ts";
 import { exists } from "../src/io.ts";
 import { buildUNet } from "../src/model/unet.ts";
-import { labelComponents } from "../src/predict/instances.ts";
+import { labelComponents } from "../src/data/components.ts";
 import { loadArtifact } from "../src/model/artifact.ts";
 import { predictProbabilities } from "../src/predict/predict.ts";
 import { decodeMask } from "../src/predict/rle.ts";

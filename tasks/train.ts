@@ -10,6 +10,8 @@
  */
 import { runMain, usage } from "../src/cli.ts";
 import { parseTrainArgs, TRAIN } from "../src/train/config.ts";
+
+export { TRAIN };
 import { resume, type RunOptions, train } from "../src/train/loop.ts";
 
 /** Entry point; returns the exit code. `opts` lets tests run it quietly or stop it early. */

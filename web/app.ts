@@ -21,12 +21,12 @@
  */
 import type * as tfTypes from "@tensorflow/tfjs";
 import {
+  binarize,
   countComponents8,
   type ModelMeta,
   overlayRgba,
   prepareInput,
   rgbaToRgb,
-  thresholdMask,
 } from "./pipeline.ts";
 
 declare const tf: typeof tfTypes;
@@ -125,7 +125,7 @@ async function predict(
   const prob = (await probT.data()) as Float32Array;
   probT.dispose();
   const inferenceMs = performance.now() - t0;
-  const mask = thresholdMask(prob, meta.threshold);
+  const mask = binarize(prob, meta.threshold);
   const count = countComponents8(mask, w, h);
 
   const canvas = $<HTMLCanvasElement>("view");

@@ -20,7 +20,7 @@ import { readImage } from "../src/data/image.ts";
 import { loadArtifact } from "../src/model/artifact.ts";
 import { predictProbabilities } from "../src/predict/predict.ts";
 import { main as predictMain } from "../tasks/predict.ts";
-import { countComponents8, thresholdMask } from "./pipeline.ts";
+import { binarize, countComponents8 } from "./pipeline.ts";
 import type { PageGlobals, PageResult } from "./app.ts";
 
 /** Debian's chromium; `VESSEL_SEG_CHROMIUM` points the test at another binary. */
@@ -165,7 +165,7 @@ Deno.test({
       });
       const ref = await predictReference(model.meta.threshold);
       // predict's file agrees with its own float probabilities.
-      assert.deepEqual(ref.mask, thresholdMask(ref.prob, model.meta.threshold));
+      assert.deepEqual(ref.mask, binarize(ref.prob, model.meta.threshold));
       const refCount = countComponents8(ref.mask, ref.width, ref.height);
       const truth = await readImage(TILE_MASK);
       const ctx = context;

@@ -1,6 +1,7 @@
 /**
  * The browser page's pure steps, shared with its tests: a dropped tile's pixels → the network
- * input, and the network's probabilities → a mask, its vessel count and an overlay. The resizing
+ * input, and the network's probabilities → a mask (`binarize`, the rule of validation), its
+ * vessel count (`countComponents8`) and an overlay. The resizing
  * and normalisation are the training code's own functions ({@linkcode downscaleArea},
  * {@linkcode toInput}), bundled into the page, so the page sees the numbers training saw.
  *
@@ -8,24 +9,11 @@
  */
 import { downscaleArea } from "../src/data/resize.ts";
 import { toInput } from "../src/data/input.ts";
+import type { ModelMeta } from "../src/serve/model_meta.ts";
 
-/** What the page needs to know about a model: `GET /model/meta.json` from `deno task serve`. */
-export interface ModelMeta {
-  /** Side of the training tiles in pixels, after the prepare scale. */
-  tileSizePx: number;
-  /** The prepare scale (`0.5` = tiles were area-downscaled by 2 before training). */
-  scale: number;
-  /** Input sides must be multiples of `2^depth` (U-Net down-steps). */
-  depth: number;
-  /** Per-channel training mean/std on the 0–1 scale; absent for `--normalize none`. */
-  normalize?: { mean: number[]; std: number[] };
-  /** Probability threshold: a pixel is vessel when `p > threshold` (as in validation). */
-  threshold: number;
-  /** Checkpoint the files come from, for display. */
-  checkpoint: string;
-  /** Epochs the checkpoint was trained for. */
-  epoch: number;
-}
+export type { ModelMeta };
+export { countComponents8 } from "../src/data/components.ts";
+export { binarize } from "../src/metrics/binarize.ts";
 
 /** A tile ready for the network. */
 export interface PreparedInput {
@@ -92,58 +80,6 @@ export function prepareInput(
   const x = new Float32Array(w * h * 3);
   toInput(small, meta.normalize ?? {}, x, 0);
   return { x, rgbHWC: small, widthPx: w, heightPx: h, factor };
-}
-
-/** `1` where `prob > threshold`, else `0` (the validation rule of training). */
-export function thresholdMask(prob: Float32Array, threshold: number): Uint8Array {
-  const mask = new Uint8Array(prob.length);
-  for (let i = 0; i < prob.length; i++) mask[i] = prob[i] > threshold ? 1 : 0;
-  return mask;
-}
-
-/**
- * Number of 8-connected components of the nonzero pixels of `mask` (row-major, `widthPx` wide):
- * the vessel count (the competition's instances are 8-connected components too).
- *
- * @example
- * ```ts
- * import { countComponents8 } from "./pipeline.ts";
- * // two pixels touching at a corner are one component
- * console.assert(countComponents8(new Uint8Array([1, 0, 0, 1]), 2, 2) === 1);
- * ```
- */
-export function countComponents8(mask: Uint8Array, widthPx: number, heightPx: number): number {
-  if (mask.length !== widthPx * heightPx) {
-    throw new RangeError(`mask has ${mask.length} pixels, expected ${widthPx}×${heightPx}`);
-  }
-  const seen = new Uint8Array(mask.length);
-  const stack = new Int32Array(mask.length);
-  let count = 0;
-  for (let start = 0; start < mask.length; start++) {
-    if (mask[start] === 0 || seen[start] !== 0) continue;
-    count++;
-    let top = 0;
-    stack[top++] = start;
-    seen[start] = 1;
-    while (top > 0) {
-      const p = stack[--top];
-      const x = p % widthPx, y = (p - x) / widthPx;
-      for (let dy = -1; dy <= 1; dy++) {
-        const ny = y + dy;
-        if (ny < 0 || ny >= heightPx) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx;
-          if (nx < 0 || nx >= widthPx) continue;
-          const q = ny * widthPx + nx;
-          if (mask[q] !== 0 && seen[q] === 0) {
-            seen[q] = 1;
-            stack[top++] = q;
-          }
-        }
-      }
-    }
-  }
-  return count;
 }
 
 /**

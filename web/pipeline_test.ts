@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  binarize,
   countComponents8,
   type ModelMeta,
   overlayRgba,
   prepareInput,
   rgbaToRgb,
-  thresholdMask,
 } from "./pipeline.ts";
 
 const META: ModelMeta = {
@@ -48,9 +48,9 @@ Deno.test("countComponents8: rejects a mask of the wrong size", () => {
   assert.throws(() => countComponents8(new Uint8Array(5), 2, 2), RangeError);
 });
 
-Deno.test("thresholdMask: strictly above the threshold, as in validation", () => {
+Deno.test("binarize: strictly above the threshold, as in validation", () => {
   const prob = new Float32Array([0, 0.49, 0.5, 0.51, 1]);
-  assert.deepEqual(Array.from(thresholdMask(prob, 0.5)), [0, 0, 0, 1, 1]);
+  assert.deepEqual(Array.from(binarize(prob, 0.5)), [0, 0, 0, 1, 1]);
 });
 
 Deno.test("rgbaToRgb drops alpha", () => {

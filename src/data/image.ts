@@ -5,18 +5,11 @@
  * @module
  */
 import { InputError } from "../errors.ts";
+import type { RgbImage } from "./rgb_image.ts";
 import { decodePng, isPng } from "./png.ts";
 import { decodeTiff, isTiff } from "./tiff.ts";
 
-/** An 8-bit RGB image, row-major HWC: pixel (x, y) channel c is `rgb[(y * width + x) * 3 + c]`. */
-export interface RgbImage {
-  /** Width in pixels. */
-  width: number;
-  /** Height in pixels. */
-  height: number;
-  /** `width * height * 3` bytes, RGB interleaved. */
-  rgb: Uint8Array;
-}
+export type { RgbImage };
 
 /**
  * Decodes a PNG or TIFF file (sniffed from its first bytes, not its name) into RGB.

@@ -8,7 +8,7 @@
  */
 import { deflateSync, inflateSync } from "node:zlib";
 import { InputError } from "../errors.ts";
-import type { RgbImage } from "./image.ts";
+import type { RgbImage } from "./rgb_image.ts";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

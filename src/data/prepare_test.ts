@@ -352,7 +352,10 @@ Deno.test("prepare: bad inputs stop with one line, exit 1 and no manifest or sha
   assert.equal(r3.code, 2);
   const r4 = await quietMain(["--data", data, "--out", join(root, "o4"), "--classes", "vein"]);
   assert.deepEqual([r4.code, r4.errors.length], [2, 1]);
-  assert.match(r4.errors[0], /--classes must be one of blood_vessel, glomerulus, unsure, got "vein"/);
+  assert.match(
+    r4.errors[0],
+    /--classes must be one of blood_vessel, glomerulus, unsure, got "vein"/,
+  );
   const r5 = await quietMain(["--data", data, "--out", join(root, "o5"), "--scale", "0.3"]);
   assert.deepEqual([r5.code, r5.errors.length], [2, 1]);
   assert.deepEqual(r3.errors, [

@@ -16,7 +16,7 @@
  */
 import { inflateSync } from "node:zlib";
 import { InputError } from "../errors.ts";
-import type { RgbImage } from "./image.ts";
+import type { RgbImage } from "./rgb_image.ts";
 
 const TAG = {
   width: 256,

@@ -16,6 +16,8 @@
  *
  * @module
  */
+import { labelComponents } from "../data/components.ts";
+import { binarize, DEFAULT_THRESHOLD } from "../metrics/binarize.ts";
 
 /** One instance of a tile. */
 export interface Instance {
@@ -27,60 +29,12 @@ export interface Instance {
 
 /** Options of {@linkcode extractInstances}. */
 export interface InstanceOptions {
-  /** Vessel when probability > threshold. Default 0.5. */
+  /** Vessel when probability > threshold. Default {@linkcode DEFAULT_THRESHOLD}. */
   threshold?: number;
   /** Drop components with fewer pixels (before dilation). Default 0. */
   minArea?: number;
   /** Square dilation radius in pixels. Default 0. */
   dilate?: number;
-}
-
-/**
- * 8-connected component labels of a binary mask (nonzero = set): `labels[i]` is 0 for background,
- * else 1…`count`, numbered in raster order of each component's first pixel.
- *
- * @example
- * ```ts
- * import { labelComponents } from "./instances.ts";
- * // diagonal neighbours are connected: one component
- * const { count } = labelComponents(new Uint8Array([1, 0, 0, 1]), 2, 2);
- * console.assert(count === 1);
- * ```
- */
-export function labelComponents(
-  maskU8: Uint8Array,
-  width: number,
-  height: number,
-): { labels: Int32Array; count: number } {
-  if (maskU8.length !== width * height) {
-    throw new RangeError(`mask has ${maskU8.length} bytes, expected ${width}×${height}`);
-  }
-  const labels = new Int32Array(width * height);
-  const stack = new Int32Array(width * height);
-  let count = 0;
-  for (let start = 0; start < labels.length; start++) {
-    if (maskU8[start] === 0 || labels[start] !== 0) continue;
-    count++;
-    labels[start] = count;
-    let top = 0;
-    stack[top++] = start;
-    while (top > 0) {
-      const p = stack[--top];
-      const x = p % width, y = (p - x) / width;
-      const y0 = y > 0 ? y - 1 : 0, y1 = y < height - 1 ? y + 1 : y;
-      const x0 = x > 0 ? x - 1 : 0, x1 = x < width - 1 ? x + 1 : x;
-      for (let ny = y0; ny <= y1; ny++) {
-        for (let nx = x0; nx <= x1; nx++) {
-          const q = ny * width + nx;
-          if (maskU8[q] !== 0 && labels[q] === 0) {
-            labels[q] = count;
-            stack[top++] = q;
-          }
-        }
-      }
-    }
-  }
-  return { labels, count };
 }
 
 /**
@@ -161,11 +115,9 @@ export function extractInstances(
   height: number,
   opts: InstanceOptions = {},
 ): Instance[] {
-  const threshold = opts.threshold ?? 0.5;
   const minArea = opts.minArea ?? 0;
   const radius = opts.dilate ?? 0;
-  const mask = new Uint8Array(width * height);
-  for (let i = 0; i < mask.length; i++) mask[i] = probF32[i] > threshold ? 1 : 0;
+  const mask = binarize(probF32, opts.threshold ?? DEFAULT_THRESHOLD);
   const { labels, count } = labelComponents(mask, width, height);
   const sizes = new Int32Array(count + 1);
   for (let i = 0; i < labels.length; i++) sizes[labels[i]]++;

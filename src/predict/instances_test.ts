@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { dilatePixels, extractInstances, labelComponents } from "./instances.ts";
+import { labelComponents } from "../data/components.ts";
+import { dilatePixels, extractInstances } from "./instances.ts";
 import { Rng } from "../rng.ts";
 
 /** Parses a picture: rows of "#" (set) and "." (unset). */

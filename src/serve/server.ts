@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import { InputError } from "../errors.ts";
 import { exists } from "../io.ts";
 import { describeArtifact } from "../model/artifact.ts";
-import type { ModelMeta } from "../../web/pipeline.ts";
+import type { ModelMeta } from "./model_meta.ts";
 
 export type { ModelMeta };
 
