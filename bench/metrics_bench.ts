@@ -11,14 +11,7 @@
  * @module
  */
 import { decodePng } from "../src/data/png.ts";
-import {
-  greyHistogram,
-  otsuMask,
-  otsuThreshold,
-  rgbToGrey,
-  rgbToGreyHistogram,
-  thresholdMask,
-} from "../src/baseline/otsu.ts";
+import * as otsu from "../src/baseline/otsu.ts";
 import { confusion } from "../src/metrics/confusion.ts";
 import { randomMask } from "../src/baseline/trivial.ts";
 
@@ -38,7 +31,7 @@ for (let y = 0; y < 128; y++) {
   }
 }
 const scratch512 = {}, scratch128 = {};
-const grey512 = rgbToGrey(rgb512);
+const grey512 = otsu.rgbToGrey(rgb512);
 const hist512 = new Float64Array(256);
 const mask512 = new Uint8Array(512 * 512);
 
@@ -46,33 +39,33 @@ Deno.bench("otsu 512² tile (grey + histogram + threshold + mask)", {
   group: "otsu 512",
   baseline: true,
 }, () => {
-  otsuMask(rgb512, { scratch: scratch512 });
+  otsu.otsuMask(rgb512, { scratch: scratch512 });
 });
 Deno.bench("otsu 512² scalar JS path (simd: false)", { group: "otsu 512" }, () => {
-  otsuMask(rgb512, { scratch: scratch512, simd: false });
+  otsu.otsuMask(rgb512, { scratch: scratch512, simd: false });
 });
 Deno.bench("rgbToGrey 512²", { group: "otsu 512" }, () => {
-  rgbToGrey(rgb512, grey512);
+  otsu.rgbToGrey(rgb512, grey512);
 });
 Deno.bench("greyHistogram + otsuThreshold 512²", { group: "otsu 512" }, () => {
-  otsuThreshold(greyHistogram(grey512, hist512));
+  otsu.otsuThreshold(otsu.greyHistogram(grey512, hist512));
 });
 Deno.bench("rgbToGreyHistogram 512² (fused, used by otsuMask)", { group: "otsu 512" }, () => {
-  rgbToGreyHistogram(rgb512, grey512, hist512);
+  otsu.rgbToGreyHistogram(rgb512, grey512, hist512);
 });
 Deno.bench("thresholdMask 512²", { group: "otsu 512" }, () => {
-  thresholdMask(grey512, 131, { out: mask512 });
+  otsu.thresholdMask(grey512, 131, { out: mask512 });
 });
 
 Deno.bench("otsu 128² tile (grey + histogram + threshold + mask)", {
   group: "otsu 128",
   baseline: true,
 }, () => {
-  otsuMask(rgb128, { scratch: scratch128 });
+  otsu.otsuMask(rgb128, { scratch: scratch128 });
 });
 
 Deno.bench("otsu 128² scalar JS path (simd: false)", { group: "otsu 128" }, () => {
-  otsuMask(rgb128, { scratch: scratch128, simd: false });
+  otsu.otsuMask(rgb128, { scratch: scratch128, simd: false });
 });
 
 const n = 512 * 512;

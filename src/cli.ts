@@ -96,30 +96,58 @@ export type FlagValues<T extends FlagTable> = { -readonly [K in keyof T]: FlagVa
  * ```
  */
 export const flag = {
-  string: <const O extends Omit<StringFlag, "kind">>(o: O): O & { kind: "string" } => ({
-    ...o,
-    kind: "string",
-  }),
-  number: <const O extends Omit<NumberFlag, "kind">>(o: O): O & { kind: "number" } => ({
-    ...o,
-    kind: "number",
-  }),
+  string: <const O extends Omit<StringFlag, "kind">>(o: O): O & { kind: "string" } =>
+    withKind(o, "string"),
+  number: <const O extends Omit<NumberFlag, "kind">>(o: O): O & { kind: "number" } =>
+    withKind(o, "number"),
   choice: <const C extends string, const O extends Omit<ChoiceFlag<C>, "kind" | "choices">>(
     choices: readonly C[],
     o: O,
-  ): O & { kind: "choice"; choices: readonly C[] } => ({ ...o, kind: "choice", choices }),
-  repeated: <const O extends Omit<RepeatedFlag, "kind">>(o: O): O & { kind: "repeated" } => ({
-    ...o,
-    kind: "repeated",
-  }),
-  boolean: <const O extends Omit<BooleanFlag, "kind">>(o: O): O & { kind: "boolean" } => ({
-    ...o,
-    kind: "boolean",
-  }),
+  ): O & { kind: "choice"; choices: readonly C[] } => ({ ...withKind(o, "choice"), choices }),
+  repeated: <const O extends Omit<RepeatedFlag, "kind">>(o: O): O & { kind: "repeated" } =>
+    withKind(o, "repeated"),
+  boolean: <const O extends Omit<BooleanFlag, "kind">>(o: O): O & { kind: "boolean" } =>
+    withKind(o, "boolean"),
   list: <const C extends string, const O extends Omit<ListFlag<C>, "kind">>(
     o: O & { choices?: readonly C[] },
-  ): O & { kind: "list" } => ({ ...o, kind: "list" }),
+  ): O & { kind: "list" } => withKind(o, "list"),
+  /** A 32-bit seed, default 0. */
+  seed: (help: string): NumberFlag & { default: number } =>
+    withKind({ default: 0, min: 0, max: 0xffffffff, integer: true, help }, "number"),
 };
+
+function withKind<O extends object, K extends Flag["kind"]>(o: O, kind: K): O & { kind: K } {
+  return { ...o, kind };
+}
+
+/** What tests and the demo pass to a task's `main` besides its arguments. */
+export interface TaskOptions<R = never> {
+  /** Keep the active tfjs backend instead of choosing one (tests, the demo). */
+  keepBackend?: boolean;
+  /** Human-readable lines. Default: stderr. */
+  log?: (line: string) => void;
+  /** Receives the task's result. */
+  onResult?: (result: R) => void;
+  /** Where the task's printed result goes. Default: stdout. */
+  print?: (text: string) => void;
+}
+
+/**
+ * Hands a task's result to the caller's `onResult` and prints its text (stdout by default).
+ *
+ * @example
+ * ```ts
+ * import { deliver } from "./cli.ts";
+ * let got = 0;
+ * deliver({ onResult: (r: number) => (got = r), print: () => {} }, 3, "three");
+ * console.assert(got === 3);
+ * ```
+ */
+export function deliver<R>(opts: TaskOptions<R>, result: R, ...lines: string[]): void {
+  opts.onResult?.(result);
+  const print = opts.print ?? ((t: string) => console.log(t));
+  for (const line of lines) print(line);
+}
 
 /** The flags every task has. */
 export const QUIET: BooleanFlag = flag.boolean({ help: "no progress output" });
@@ -346,6 +374,50 @@ export function parseTask<const T extends FlagTable>(
     return undefined;
   }
   return parseFlagTable(args, spec.flags);
+}
+
+type Camel<S extends string> = S extends `${infer A}-${infer B}` ? `${A}${Capitalize<Camel<B>>}`
+  : S;
+
+/** Flag values keyed by camelCase names (`batch-size` → `batchSize`), as option objects are. */
+export type CamelFlags<T> = { [K in keyof T as Camel<K & string>]: T[K] };
+
+/**
+ * The parsed flags with camelCase keys, to pass straight to a library function whose options
+ * have the flags' names.
+ *
+ * @example
+ * ```ts
+ * import { camelFlags } from "./cli.ts";
+ * console.assert(camelFlags({ "batch-size": 4, out: "x" }).batchSize === 4);
+ * ```
+ */
+export function camelFlags<T extends Record<string, unknown>>(flags: T): CamelFlags<T> {
+  return Object.fromEntries(
+    Object.entries(flags).map(([k, v]) => [k.replace(/-(\w)/g, (_, c) => c.toUpperCase()), v]),
+  ) as CamelFlags<T>;
+}
+
+/**
+ * A task's `main(args, opts)` from its spec and body: `--help` prints the usage and gives 0;
+ * otherwise the body gets the parsed flags, the caller's options (tests) and the raw arguments.
+ *
+ * @example
+ * ```ts
+ * import { defineTask, flag, taskMain } from "./cli.ts";
+ * const spec = defineTask({ synopsis: "x", summary: "y", flags: { n: flag.number({ default: 2, help: "" }) } });
+ * const main = taskMain(spec, (f) => Promise.resolve(f.n));
+ * console.assert((await main(["--n", "5"])) === 5);
+ * ```
+ */
+export function taskMain<const T extends FlagTable, O = Record<string, never>>(
+  spec: TaskSpec<T>,
+  body: (flags: FlagValues<T>, opts: O, args: string[]) => Promise<number>,
+): (args: string[], opts?: O) => Promise<number> {
+  return async (args, opts) => {
+    const f = parseTask(spec, args);
+    return f === undefined ? 0 : await body(f, opts ?? ({} as O), args);
+  };
 }
 
 /**

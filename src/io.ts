@@ -65,6 +65,60 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
 }
 
+/** The one-line `InputError` for a failed read of `path`, or `e` itself when it is no such case. */
+function readError(path: string, e: unknown, expected: string, what?: string): unknown {
+  if (e instanceof Deno.errors.NotFound) {
+    return new InputError(path, undefined, `no such file${what ? ` (${what})` : ""}`);
+  }
+  if (e instanceof Deno.errors.IsADirectory) {
+    return new InputError(path, undefined, `is a folder, expected ${expected}`);
+  }
+  if (e instanceof Deno.errors.NotADirectory) {
+    return new InputError(path, undefined, "no such file (a file stands where a folder belongs)");
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return new InputError(path, undefined, "cannot be read (permission denied)");
+  }
+  return e;
+}
+
+/**
+ * Reads an input file's bytes. A missing file, a folder in its place and an unreadable file are
+ * each an `InputError` naming the file, on one line.
+ *
+ * @example
+ * ```ts
+ * import { readInputFile } from "./io.ts";
+ * const err = await readInputFile("/", "an image").catch((e) => e.message);
+ * console.assert(err === "/: is a folder, expected an image");
+ * ```
+ */
+export async function readInputFile(
+  path: string,
+  expected = "a file",
+  what?: string,
+): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw readError(path, e, expected, what);
+  }
+}
+
+/** {@linkcode readInputFile} for UTF-8 text; text that is not UTF-8 is an `InputError` too. */
+export async function readInputText(
+  path: string,
+  expected = "a text file",
+  what?: string,
+): Promise<string> {
+  const bytes = await readInputFile(path, expected, what);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new InputError(path, undefined, "is not UTF-8 text");
+  }
+}
+
 /**
  * Reads and parses a JSON file. A missing file, a folder in its place, an unreadable file and bad
  * JSON are each an `InputError` naming the file, on one line; `what` (e.g. "the run's config")
@@ -81,24 +135,7 @@ function oneLine(text: string): string {
  * ```
  */
 export async function readJson<T = unknown>(path: string, what?: string): Promise<T> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new InputError(path, undefined, `no such file${what ? ` (${what})` : ""}`);
-    }
-    if (e instanceof Deno.errors.IsADirectory) {
-      throw new InputError(path, undefined, "is a folder, expected a JSON file");
-    }
-    if (e instanceof Deno.errors.PermissionDenied) {
-      throw new InputError(path, undefined, "cannot be read (permission denied)");
-    }
-    if (e instanceof Deno.errors.InvalidData || e instanceof TypeError) {
-      throw new InputError(path, undefined, "is not UTF-8 text");
-    }
-    throw e;
-  }
+  const text = await readInputText(path, "a JSON file", what);
   try {
     return JSON.parse(text) as T;
   } catch (e) {

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
+import { defineTask, flag, QUIET, runMain, taskMain } from "../src/cli.ts";
 import { REDUCTIONS } from "../src/metrics/reduce.ts";
 import { writeBaselineReport } from "../src/baseline/report.ts";
 
@@ -40,22 +40,14 @@ export const BASELINE = defineTask({
       help:
         "reduction: pooled pixels, mean of per-tile scores, or the study's convention (score 0 when TP = 0)",
     }),
-    seed: flag.number({
-      default: 0,
-      min: 0,
-      max: 0xffffffff,
-      integer: true,
-      help: "seed of the random baseline",
-    }),
+    seed: flag.seed("seed of the random baseline"),
     invert: flag.boolean({ help: "Otsu foreground is the dark side instead of the bright side" }),
     quiet: QUIET,
   },
 });
 
 /** Entry point; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  const f = parseTask(BASELINE, args);
-  if (f === undefined) return 0;
+export const main: (args: string[]) => Promise<number> = taskMain(BASELINE, async (f) => {
   const md = await writeBaselineReport({
     preparedDir: f.prepared,
     outDir: f.out,
@@ -67,6 +59,6 @@ export async function main(args: string[]): Promise<number> {
   });
   console.log(md);
   return 0;
-}
+});
 
 if (import.meta.main) Deno.exit(await runMain(main, Deno.args));

@@ -26,9 +26,9 @@
  * @module
  */
 import { join, relative, sep } from "node:path";
-import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
+import { defineTask, flag, QUIET, runMain, taskMain } from "../src/cli.ts";
 import type { EvaluateResult } from "../src/evaluate/run.ts";
-import { writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
+import { readJson, writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
 import { latestCheckpoint, readCheckpointFile } from "../src/model/artifact.ts";
 import { makeConfig } from "../src/model/run_config.ts";
 import { formatDuration } from "../src/progress.ts";
@@ -102,7 +102,7 @@ type Stages = Record<string, unknown>;
 
 async function readStages(path: string): Promise<Stages> {
   try {
-    const v = JSON.parse(await Deno.readTextFile(path));
+    const v = await readJson<Stages | null>(path);
     return v !== null && typeof v === "object" ? v : {};
   } catch {
     return {}; // missing or unreadable: every stage runs
@@ -138,13 +138,7 @@ export const DEMO = defineTask({
       help: "training epochs",
     }),
     backend: BACKEND_FLAG,
-    seed: flag.number({
-      default: DEMO_DEFAULTS.seed,
-      min: 0,
-      max: 0xffffffff,
-      integer: true,
-      help: "seed of the data, split and training",
-    }),
+    seed: flag.seed("seed of the data, split and training"),
     "update-readme": flag.boolean({
       help: "refresh the results block of README.md and the figures in docs/demo/",
     }),
@@ -240,111 +234,85 @@ async function trainStage(
 }
 
 /** Entry point; returns the exit code. */
-export async function main(args: string[], opts: DemoOptions = {}): Promise<number> {
-  const f = parseTask(DEMO, args);
-  if (f === undefined) return 0;
-  const { out, tiles, epochs, seed, quiet } = f;
-  const say = opts.log ?? ((line: string) => console.error(line));
-  const print = opts.print ?? ((text: string) => console.log(text));
-  const q = quiet ? ["--quiet"] : [];
+export const main: (args: string[], opts?: DemoOptions) => Promise<number> = taskMain(
+  DEMO,
+  async (f, opts) => {
+    const { out, tiles, epochs, seed, quiet } = f;
+    const say = opts.log ?? ((line: string) => console.error(line));
+    const print = opts.print ?? ((text: string) => console.log(text));
+    const q = quiet ? ["--quiet"] : [];
 
-  const dirs = {
-    data: join(out, "data"),
-    prepared: join(out, "prepared"),
-    baseline: join(out, "baseline"),
-    run: join(out, "run"),
-    eval: join(out, "eval"),
-  };
-  await Deno.mkdir(out, { recursive: true });
-  const log = await StageLog.open(join(out, "demo-stages.json"), say);
-  const t0 = performance.now();
+    const dirs = {
+      data: join(out, "data"),
+      prepared: join(out, "prepared"),
+      baseline: join(out, "baseline"),
+      run: join(out, "run"),
+      eval: join(out, "eval"),
+    };
+    await Deno.mkdir(out, { recursive: true });
+    const log = await StageLog.open(join(out, "demo-stages.json"), say);
+    const t0 = performance.now();
 
-  // 1. synth
-  const synthKey = { tiles, seed };
-  await log.run("synth", async () => {
-    if (same(log.stages.synth, synthKey) && (await hasData(dirs.data))) {
-      say(`demo: reusing ${dirs.data} (${tiles} tiles, seed ${seed})`);
-      return true;
-    }
-    delete log.stages.synth;
-    await log.save();
-    await synthStage(dirs.data, { tiles, seed, quiet });
-    log.stages.synth = synthKey;
-    await log.save();
-    return false;
-  });
+    // 1. synth
+    const synthKey = { tiles, seed };
+    await log.run("synth", async () => {
+      if (same(log.stages.synth, synthKey) && (await hasData(dirs.data))) {
+        say(`demo: reusing ${dirs.data} (${tiles} tiles, seed ${seed})`);
+        return true;
+      }
+      delete log.stages.synth;
+      await log.save();
+      await synthStage(dirs.data, { tiles, seed, quiet });
+      log.stages.synth = synthKey;
+      await log.save();
+      return false;
+    });
 
-  // 2. prepare (resumes by itself: unchanged tiles are reused)
-  await log.run("prepare", () => prepareStage(dirs.data, dirs.prepared, { seed, quiet }));
+    // 2. prepare (resumes by itself: unchanged tiles are reused)
+    await log.run("prepare", () => prepareStage(dirs.data, dirs.prepared, { seed, quiet }));
 
-  // 3. baseline (Table 1 on the split the U-Net is evaluated on)
-  await log.run("baseline", async () => {
-    const args = ["--prepared", dirs.prepared, "--out", dirs.baseline, "--split", "val"];
-    check(
-      "baseline",
-      await withQuietLog(quiet, () => baselineMain([...args, "--seed", String(seed), ...q])),
+    // 3. baseline (Table 1 on the split the U-Net is evaluated on)
+    await log.run("baseline", async () => {
+      const args = ["--prepared", dirs.prepared, "--out", dirs.baseline, "--split", "val"];
+      check(
+        "baseline",
+        await withQuietLog(quiet, () => baselineMain([...args, "--seed", String(seed), ...q])),
+      );
+    });
+
+    // 4. train
+    const info = await initBackend(f.backend, { log: say });
+    const trainKey = { synth: synthKey, epochs, seed, preset: "tiny" };
+    await log.run(
+      "train",
+      () => trainStage(log, dirs, trainKey, { epochs, seed, backend: info.name, quiet, say }),
     );
-  });
 
-  // 4. train
-  const info = await initBackend(f.backend, { log: say });
-  const trainKey = { synth: synthKey, epochs, seed, preset: "tiny" };
-  await log.run(
-    "train",
-    () => trainStage(log, dirs, trainKey, { epochs, seed, backend: info.name, quiet, say }),
-  );
+    // 5. evaluate
+    let result: EvaluateResult | undefined;
+    await log.run("evaluate", async () => {
+      const args = ["--run", dirs.run, "--prepared", dirs.prepared, "--out", dirs.eval];
+      check(
+        "evaluate",
+        await evaluateMain([...args, "--baseline", dirs.baseline, "--split", "val", ...q], {
+          keepBackend: true,
+          log: say,
+          print: () => {},
+          onResult: (r) => (result = r),
+        }),
+      );
+    });
+    const stageTimes = log.times;
+    const r = result!;
+    const thisRunS = (performance.now() - t0) / 1000;
+    const timings = Object.entries(stageTimes);
+    const totalS = timings.reduce((a, [, s]) => a + s, 0);
 
-  // 5. evaluate
-  let result: EvaluateResult | undefined;
-  await log.run("evaluate", async () => {
-    const args = ["--run", dirs.run, "--prepared", dirs.prepared, "--out", dirs.eval];
-    check(
-      "evaluate",
-      await evaluateMain([...args, "--baseline", dirs.baseline, "--split", "val", ...q], {
-        keepBackend: true,
-        log: say,
-        print: () => {},
-        onResult: (r) => (result = r),
-      }),
-    );
-  });
-  const stageTimes = log.times;
-  const r = result!;
-  const thisRunS = (performance.now() - t0) / 1000;
-  const timings = Object.entries(stageTimes);
-  const totalS = timings.reduce((a, [, s]) => a + s, 0);
-
-  // README-results.md
-  const comparison = toMarkdown(r.comparison);
-  const rel = (p: string) => relative(out, p).split(sep).join("/");
-  const figures = KEY_FIGURES.map(([src, , caption]) => ({ path: src, caption }));
-  const results = resultsMarkdown({
-    comparison,
-    tiles,
-    epochs,
-    seed,
-    backend: info.name,
-    valTiles: r.tileIds.length,
-    totalS,
-    timings,
-    figures,
-    report: rel(r.reportPath),
-  });
-  await writeTextFileAtomic(join(out, "README-results.md"), results);
-
-  if (f["update-readme"]) {
-    const readme = opts.readme ?? "README.md";
-    const docs = opts.docsDir ?? join("docs", "demo");
-    const docFigures: { path: string; caption: string }[] = [];
-    for (const [src, name, caption] of KEY_FIGURES) {
-      await writeFileAtomic(join(docs, name), await Deno.readFile(join(out, src)));
-      docFigures.push({
-        path: `${relative(join(readme, ".."), docs).split(sep).join("/")}/${name}`,
-        caption,
-      });
-    }
-    const text = await Deno.readTextFile(readme);
-    const block = resultsMarkdown({
+    // README-results.md
+    const comparison = toMarkdown(r.comparison);
+    const rel = (p: string) => relative(out, p).split(sep).join("/");
+    const figures = KEY_FIGURES.map(([src, , caption]) => ({ path: src, caption }));
+    const facts = {
       comparison,
       tiles,
       epochs,
@@ -353,29 +321,45 @@ export async function main(args: string[], opts: DemoOptions = {}): Promise<numb
       valTiles: r.tileIds.length,
       totalS,
       timings,
-      figures: docFigures,
-      heading: "###",
-    });
-    const updated = replaceReadmeBlock(text, block);
-    if (updated === undefined) {
-      say(`demo: ${readme} has no ${README_MARKERS[0]} marker; not updated`);
-    } else {
-      await writeTextFileAtomic(readme, await formatMarkdown(updated));
-      say(`demo: updated ${readme} and ${docs}/`);
-    }
-  }
+    };
+    const results = resultsMarkdown({ ...facts, figures, report: rel(r.reportPath) });
+    await writeTextFileAtomic(join(out, "README-results.md"), results);
 
-  print(`\nOtsu vs U-Net on the validation split (${r.tileIds.length} tiles):\n`);
-  print(comparison);
-  print(
-    `demo: finished in ${formatDuration(thisRunS)}` +
-      (Math.abs(thisRunS - totalS) > 1
-        ? ` (stages reused; a full run took ${formatDuration(totalS)})`
-        : ""),
-  );
-  print(`report: ${r.reportPath}`);
-  return 0;
-}
+    if (f["update-readme"]) {
+      const readme = opts.readme ?? "README.md";
+      const docs = opts.docsDir ?? join("docs", "demo");
+      const docFigures: { path: string; caption: string }[] = [];
+      for (const [src, name, caption] of KEY_FIGURES) {
+        await writeFileAtomic(join(docs, name), await Deno.readFile(join(out, src)));
+        docFigures.push({
+          path: `${relative(join(readme, ".."), docs).split(sep).join("/")}/${name}`,
+          caption,
+        });
+      }
+      const text = await Deno.readTextFile(readme);
+      const block = resultsMarkdown({ ...facts, figures: docFigures, heading: "###" });
+
+      const updated = replaceReadmeBlock(text, block);
+      if (updated === undefined) {
+        say(`demo: ${readme} has no ${README_MARKERS[0]} marker; not updated`);
+      } else {
+        await writeTextFileAtomic(readme, await formatMarkdown(updated));
+        say(`demo: updated ${readme} and ${docs}/`);
+      }
+    }
+
+    print(`\nOtsu vs U-Net on the validation split (${r.tileIds.length} tiles):\n`);
+    print(comparison);
+    print(
+      `demo: finished in ${formatDuration(thisRunS)}` +
+        (Math.abs(thisRunS - totalS) > 1
+          ? ` (stages reused; a full run took ${formatDuration(totalS)})`
+          : ""),
+    );
+    print(`report: ${r.reportPath}`);
+    return 0;
+  },
+);
 
 /**
  * Formats Markdown the way `deno fmt` does (using the running Deno, reading stdin), so a refreshed

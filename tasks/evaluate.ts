@@ -16,25 +16,19 @@
  *
  * @module
  */
-import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
+import * as cli from "../src/cli.ts";
+import { flag, QUIET, type TaskOptions } from "../src/cli.ts";
 import { type EvaluateResult, evaluateRun } from "../src/evaluate/run.ts";
 import { toMarkdown } from "../src/report/table.ts";
 import { BACKEND_FLAG } from "../src/runtime/backends.ts";
 
 const SPLITS = ["val", "train", "all"] as const;
 
-/** Options for tests and the demo: keep the active backend, silence logs. */
-export interface EvaluateMainOptions {
-  keepBackend?: boolean;
-  log?: (line: string) => void;
-  /** Receives the result (the demo prints its own table). */
-  onResult?: (r: EvaluateResult) => void;
-  /** Where Table 3 is printed. Default: stdout. */
-  print?: (text: string) => void;
-}
+/** Options for tests and the demo. */
+export type EvaluateMainOptions = TaskOptions<EvaluateResult>;
 
 /** The command line of `deno task evaluate`. */
-export const EVALUATE = defineTask({
+export const EVALUATE = cli.defineTask({
   synopsis: "deno task evaluate --run RUN --prepared DIR [flags]",
   summary:
     "Scores every checkpoint of a training run and the Otsu baseline on one split (the study's\n" +
@@ -80,27 +74,14 @@ export const EVALUATE = defineTask({
 });
 
 /** Entry point; returns the exit code. */
-export async function main(args: string[], opts: EvaluateMainOptions = {}): Promise<number> {
-  const f = parseTask(EVALUATE, args);
-  if (f === undefined) return 0;
-  const result = await evaluateRun({
-    run: f.run,
-    prepared: f.prepared,
-    split: f.split,
-    threshold: f.threshold,
-    backend: f.backend,
-    out: f.out,
-    batchSize: f["batch-size"],
-    baseline: f.baseline,
-    quiet: f.quiet,
-    keepBackend: opts.keepBackend,
-    ...(opts.log ? { log: opts.log } : {}),
-  });
-  opts.onResult?.(result);
-  const print = opts.print ?? ((t: string) => console.log(t));
-  print(toMarkdown(result.table));
-  print(`report: ${result.reportPath}`);
-  return 0;
-}
+export const main: (args: string[], opts?: EvaluateMainOptions) => Promise<number> = cli.taskMain(
+  EVALUATE,
+  async (f, opts) => {
+    const { keepBackend, log } = opts;
+    const result = await evaluateRun({ ...cli.camelFlags(f), keepBackend, log });
+    cli.deliver(opts, result, toMarkdown(result.table), `report: ${result.reportPath}`);
+    return 0;
+  },
+);
 
-if (import.meta.main) Deno.exit(await runMain(main, Deno.args));
+if (import.meta.main) Deno.exit(await cli.runMain(main, Deno.args));

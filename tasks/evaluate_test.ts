@@ -11,6 +11,9 @@ import { writeTinyPrepared } from "../src/data/testing.ts";
 import { main as trainMain } from "./train.ts";
 import { main } from "./evaluate.ts";
 
+/** A depth-2, base-4 U-Net of the tiny preset: the smallest model the tests train. */
+const TINY_ARGS = ["--preset", "tiny", "--depth", "2", "--base-filters", "4"];
+
 tf.enableProdMode();
 await initBackend("wasm");
 
@@ -25,12 +28,7 @@ assert.equal(
     prepared,
     "--out",
     run,
-    "--preset",
-    "tiny",
-    "--depth",
-    "2",
-    "--base-filters",
-    "4",
+    ...TINY_ARGS,
     "--batch-size",
     "2",
     "--epochs",

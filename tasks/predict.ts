@@ -14,21 +14,16 @@
  *
  * @module
  */
-import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
+import * as cli from "../src/cli.ts";
+import { flag, QUIET, type TaskOptions } from "../src/cli.ts";
 import { predictFiles, type PredictFilesResult } from "../src/predict/run.ts";
 import { BACKEND_FLAG } from "../src/runtime/backends.ts";
 
-/** Options for tests: keep the active backend, silence logs, receive the result. */
-export interface PredictMainOptions {
-  keepBackend?: boolean;
-  log?: (line: string) => void;
-  onResult?: (r: PredictFilesResult) => void;
-  /** Where the summary line goes. Default: stdout. */
-  print?: (text: string) => void;
-}
+/** Options for tests and the demo. */
+export type PredictMainOptions = TaskOptions<PredictFilesResult>;
 
 /** The command line of `deno task predict`. */
-export const PREDICT = defineTask({
+export const PREDICT = cli.defineTask({
   synopsis: "deno task predict --model RUN --input FILES|DIR --out DIR [flags]",
   summary:
     "Runs a trained model on tiles (TIFF or PNG, any size) at the scale it was trained at and writes\n" +
@@ -45,6 +40,7 @@ export const PREDICT = defineTask({
       help: "an image file or a folder of .tif/.tiff/.png files; repeatable (required)",
     }),
     out: flag.string({ required: true, arg: "DIR", help: "output folder" }),
+    quiet: QUIET,
     threshold: flag.number({
       min: 0,
       max: 1,
@@ -79,36 +75,30 @@ export const PREDICT = defineTask({
       integer: true,
       help: "model-scale windows per forward pass",
     }),
-    quiet: QUIET,
   },
 });
 
 /** Entry point; returns the exit code. */
-export async function main(args: string[], opts: PredictMainOptions = {}): Promise<number> {
-  const f = parseTask(PREDICT, args);
-  if (f === undefined) return 0;
-  const r = await predictFiles({
-    model: f.model,
-    inputs: f.input,
-    out: f.out,
-    threshold: f.threshold,
-    tta: f.tta,
-    minArea: f["min-area"],
-    dilate: f.dilate,
-    backend: f.backend,
-    batchSize: f["batch-size"],
-    quiet: f.quiet,
-    keepBackend: opts.keepBackend,
-    log: opts.log,
-    submission: f.submission,
-  });
-  opts.onResult?.(r);
-  const print = opts.print ?? ((t: string) => console.log(t));
-  print(
-    `predicted ${r.tiles} tile(s) with ${r.checkpoint} on ${r.backend}: ${r.out}/masks, ${r.out}/prob` +
-      (r.submission === undefined ? "" : `; ${r.instances} instance(s) in ${r.submission}`),
-  );
-  return 0;
-}
+export const main: (args: string[], opts?: PredictMainOptions) => Promise<number> = cli.taskMain(
+  PREDICT,
+  async (f, opts) => {
+    const r = await predictFiles({
+      ...cli.camelFlags(f),
+      inputs: f.input,
+      keepBackend: opts.keepBackend,
+      log: opts.log,
+    });
+    const submission = r.submission === undefined
+      ? ""
+      : `; ${r.instances} instance(s) in ${r.submission}`;
+    cli.deliver(
+      opts,
+      r,
+      `predicted ${r.tiles} tile(s) with ${r.checkpoint} (threshold ${r.threshold}) on ` +
+        `${r.backend}: ${r.out}/masks, ${r.out}/prob${submission}`,
+    );
+    return 0;
+  },
+);
 
-if (import.meta.main) Deno.exit(await runMain(main, Deno.args));
+if (import.meta.main) Deno.exit(await cli.runMain(main, Deno.args));

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
+import { defineTask, flag, QUIET, runMain, taskMain } from "../src/cli.ts";
 import { UsageError } from "../src/errors.ts";
 import { ALL_CLASSES, prepare } from "../src/data/prepare.ts";
 
@@ -58,26 +58,29 @@ export const PREPARE = defineTask({
 });
 
 /** Entry point; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  const f = parseTask(PREPARE, args);
-  if (f === undefined) return 0;
-  const valFraction = f["val-fraction"];
-  if (valFraction <= 0 || valFraction >= 1) {
-    throw new UsageError(`--val-fraction must be between 0 and 1 (exclusive), got ${valFraction}`);
-  }
-  await prepare({
-    data: f.data,
-    out: f.out,
-    scale: Number(f.scale),
-    split: f.split,
-    valFraction,
-    seed: f.seed,
-    skipInvalid: f["skip-invalid"],
-    classes: f.classes ?? [],
-    command: ["deno", "task", "prepare", ...args],
-    quiet: f.quiet,
-  });
-  return 0;
-}
+export const main: (args: string[]) => Promise<number> = taskMain(
+  PREPARE,
+  async (f, _opts, args) => {
+    const valFraction = f["val-fraction"];
+    if (valFraction <= 0 || valFraction >= 1) {
+      throw new UsageError(
+        `--val-fraction must be between 0 and 1 (exclusive), got ${valFraction}`,
+      );
+    }
+    await prepare({
+      data: f.data,
+      out: f.out,
+      scale: Number(f.scale),
+      split: f.split,
+      valFraction,
+      seed: f.seed,
+      skipInvalid: f["skip-invalid"],
+      classes: f.classes ?? [],
+      command: ["deno", "task", "prepare", ...args],
+      quiet: f.quiet,
+    });
+    return 0;
+  },
+);
 
 if (import.meta.main) Deno.exit(await runMain(main, Deno.args));

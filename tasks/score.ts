@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { defineTask, flag, parseTask, runMain } from "../src/cli.ts";
+import { defineTask, flag, runMain, taskMain, type TaskOptions } from "../src/cli.ts";
 import { writeJsonAtomic } from "../src/io.ts";
 import { scoreSubmission, type SubmissionScore } from "../src/predict/score_submission.ts";
 
@@ -45,44 +45,41 @@ export const SCORE = defineTask({
   },
 });
 
-/** Options for tests. */
-export interface ScoreMainOptions {
-  /** Where the result lines go. Default: stdout. */
-  print?: (text: string) => void;
-  onResult?: (r: SubmissionScore) => void;
-}
+/** Options for tests and the demo. */
+export type ScoreMainOptions = TaskOptions<SubmissionScore>;
 
 /** Entry point; returns the exit code. */
-export async function main(args: string[], opts: ScoreMainOptions = {}): Promise<number> {
-  const f = parseTask(SCORE, args);
-  if (f === undefined) return 0;
-  const { submission, data } = f;
-  const r = await scoreSubmission(submission, data, { iouThreshold: f.iou });
-  opts.onResult?.(r);
-  const print = opts.print ?? ((t: string) => console.log(t));
-  const ap = Number.isNaN(r.ap) ? "undefined (no ground-truth instance)" : r.ap.toFixed(4);
-  print(`AP@${r.iouThreshold} = ${ap}`);
-  print(
-    `${r.tiles} tile(s) scored: ${r.predictions} prediction(s) (${r.tp} TP, ${r.fp} FP), ` +
-      `${r.truth} ground-truth instance(s)`,
-  );
-  if (r.notAnnotated.length > 0) {
-    print(`left out: ${r.notAnnotated.length} submission tile(s) not in polygons.jsonl`);
-  }
-  if (r.notSubmitted.length > 0) {
-    print(`left out: ${r.notSubmitted.length} annotated tile(s) not in the submission`);
-  }
-  if (r.emptyTruth > 0) print(`left out: ${r.emptyTruth} polygon(s) with an empty raster`);
-  if (f.json !== undefined) {
-    const { precision: _p, recall: _r, ...rest } = r;
-    await writeJsonAtomic(f.json, {
-      ...rest,
-      ap: Number.isNaN(r.ap) ? null : r.ap,
-      submission,
-      data,
-    });
-  }
-  return 0;
-}
+export const main: (args: string[], opts?: ScoreMainOptions) => Promise<number> = taskMain(
+  SCORE,
+  async (f, opts) => {
+    const { submission, data } = f;
+    const r = await scoreSubmission(submission, data, { iouThreshold: f.iou });
+    opts.onResult?.(r);
+    const print = opts.print ?? ((t: string) => console.log(t));
+    const ap = Number.isNaN(r.ap) ? "undefined (no ground-truth instance)" : r.ap.toFixed(4);
+    print(`AP@${r.iouThreshold} = ${ap}`);
+    print(
+      `${r.tiles} tile(s) scored: ${r.predictions} prediction(s) (${r.tp} TP, ${r.fp} FP), ` +
+        `${r.truth} ground-truth instance(s)`,
+    );
+    if (r.notAnnotated.length > 0) {
+      print(`left out: ${r.notAnnotated.length} submission tile(s) not in polygons.jsonl`);
+    }
+    if (r.notSubmitted.length > 0) {
+      print(`left out: ${r.notSubmitted.length} annotated tile(s) not in the submission`);
+    }
+    if (r.emptyTruth > 0) print(`left out: ${r.emptyTruth} polygon(s) with an empty raster`);
+    if (f.json !== undefined) {
+      const { precision: _p, recall: _r, ...rest } = r;
+      await writeJsonAtomic(f.json, {
+        ...rest,
+        ap: Number.isNaN(r.ap) ? null : r.ap,
+        submission,
+        data,
+      });
+    }
+    return 0;
+  },
+);
 
 if (import.meta.main) Deno.exit(await runMain(main, Deno.args));

@@ -9,7 +9,7 @@
  * @module
  */
 import { normalize as normalizePath } from "node:path";
-import { defineTask, flag, parseTask, runMain } from "../src/cli.ts";
+import { defineTask, flag, runMain, taskMain } from "../src/cli.ts";
 import { resolveModel, startServer } from "../src/serve/server.ts";
 
 export { resolveModel, startServer };
@@ -45,9 +45,7 @@ export const SERVE = defineTask({
 });
 
 /** Entry point; returns the exit code. Serves until interrupted (Ctrl-C). */
-export async function main(args: string[]): Promise<number> {
-  const f = parseTask(SERVE, args);
-  if (f === undefined) return 0;
+export const main: (args: string[]) => Promise<number> = taskMain(SERVE, async (f) => {
   const model = f.model === undefined
     ? undefined
     : await resolveModel(normalizePath(f.model), { prepared: f.prepared, threshold: f.threshold });
@@ -67,6 +65,6 @@ export async function main(args: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", stop);
   }
   return 0;
-}
+});
 
 if (import.meta.main) Deno.exit(await runMain(main, Deno.args));

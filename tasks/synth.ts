@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
+import { defineTask, flag, QUIET, runMain, taskMain } from "../src/cli.ts";
 import { Progress } from "../src/progress.ts";
 import { writeSynthDataset } from "../src/data/synth_dataset.ts";
 
@@ -29,7 +29,7 @@ export const SYNTH = defineTask({
       integer: true,
       help: "training tiles (some get no annotation line, like Kaggle)",
     }),
-    seed: flag.number({ default: 0, min: 0, max: 0xffffffff, integer: true, help: "random seed" }),
+    seed: flag.seed("random seed"),
     "test-tiles": flag.number({
       default: 2,
       min: 0,
@@ -47,9 +47,7 @@ export const SYNTH = defineTask({
 });
 
 /** Entry point; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  const f = parseTask(SYNTH, args);
-  if (f === undefined) return 0;
+export const main: (args: string[]) => Promise<number> = taskMain(SYNTH, async (f) => {
   const progress = new Progress("synth", f.tiles + f["test-tiles"], {
     unit: "tiles",
     quiet: f.quiet,
@@ -72,6 +70,6 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   return 0;
-}
+});
 
 if (import.meta.main) Deno.exit(await runMain(main, Deno.args));

@@ -5,6 +5,7 @@
  * @module
  */
 import { InputError } from "../errors.ts";
+import { readInputFile } from "../io.ts";
 import type { RgbImage } from "./rgb_image.ts";
 import { decodePng, isPng } from "./png.ts";
 import { decodeTiff, isTiff } from "./tiff.ts";
@@ -48,15 +49,5 @@ export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
  * ```
  */
 export async function readImage(path: string): Promise<RgbImage> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new InputError(path, undefined, "no such file");
-    if (e instanceof Deno.errors.IsADirectory) {
-      throw new InputError(path, undefined, "is a directory, expected an image file");
-    }
-    throw e;
-  }
-  return decodeImage(bytes, path);
+  return decodeImage(await readInputFile(path, "an image file"), path);
 }

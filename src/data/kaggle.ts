@@ -303,6 +303,16 @@ async function readTable(
   }
 }
 
+/** Records that `key` is on `line`; a key seen before throws `error()` with the first line added. */
+function once<K>(rows: Map<K, number>, key: K, line: number, error: () => InputError): void {
+  const first = rows.get(key);
+  if (first !== undefined) {
+    const e = error();
+    throw new InputError(e.file, e.line, `${e.detail}, first at line ${first}`);
+  }
+  rows.set(key, line);
+}
+
 /**
  * Reads `tile_meta.csv` (`id,source_wsi,dataset,i,j`) into a map by tile id.
  *
@@ -323,15 +333,7 @@ export async function readTileMeta(path: string): Promise<Map<string, TileMeta>>
     if (!ID_PATTERN.test(id)) {
       throw new InputError(path, line, `field "id": ${JSON.stringify(id)} is not a valid tile id`);
     }
-    const first = rows.get(id);
-    if (first !== undefined) {
-      throw new InputError(
-        path,
-        line,
-        `duplicate id ${JSON.stringify(id)}, first at line ${first}`,
-      );
-    }
-    rows.set(id, line);
+    once(rows, id, line, () => new InputError(path, line, `duplicate id ${JSON.stringify(id)}`));
     out.set(id, {
       id,
       sourceWsi: get("source_wsi", "integer") as number,
@@ -361,11 +363,12 @@ export async function readWsiMeta(path: string): Promise<Map<number, WsiMeta>> {
   const columns = ["source_wsi", "age", "sex", "race", "height", "weight", "bmi"];
   await readTable(path, columns, (get, line) => {
     const sourceWsi = get("source_wsi", "integer") as number;
-    const first = rows.get(sourceWsi);
-    if (first !== undefined) {
-      throw new InputError(path, line, `duplicate source_wsi ${sourceWsi}, first at line ${first}`);
-    }
-    rows.set(sourceWsi, line);
+    once(
+      rows,
+      sourceWsi,
+      line,
+      () => new InputError(path, line, `duplicate source_wsi ${sourceWsi}`),
+    );
     out.set(sourceWsi, {
       sourceWsi,
       age: get("age", "number") as number,

@@ -5,8 +5,7 @@ import { decodeTiff, isTiff } from "./tiff.ts";
 const DIR = new URL("../../fixtures/tiff/", import.meta.url);
 const BAD = new URL("../../fixtures/bad/", import.meta.url);
 const SHARED = new URL("../../../shared/data/tiff/", import.meta.url);
-const W = 96;
-const H = 80;
+const [W, H] = [96, 80];
 const crop = Deno.readFileSync(new URL("crop.rgb", DIR));
 const gray = Deno.readFileSync(new URL("gray.rgb", DIR));
 

@@ -13,7 +13,7 @@
  * @module
  */
 import { join } from "node:path";
-import { exists, writeJsonAtomic } from "../io.ts";
+import { exists, readJson, writeJsonAtomic } from "../io.ts";
 import { latestCheckpoint, readCheckpointFile } from "../model/artifact.ts";
 import type { TrainConfig } from "../model/run_config.ts";
 import { resume, type RunOptions, train } from "../train/loop.ts";
@@ -44,7 +44,7 @@ export interface ArmOutcome {
 /** Reads `RUN/arm.json` (undefined when missing or unreadable). */
 export async function readArmRecord(run: string): Promise<ArmRecord | undefined> {
   try {
-    const v = JSON.parse(await Deno.readTextFile(join(run, "arm.json")));
+    const v = await readJson<ArmRecord | null>(join(run, "arm.json"));
     return v !== null && typeof v === "object" && typeof v.key === "string" ? v : undefined;
   } catch {
     return undefined;
@@ -143,7 +143,7 @@ export async function copyArm(src: string, dest: string): Promise<ArmRecord> {
   if (rec === undefined || rec.status !== "done") throw new Error(`${src} is not a finished arm`);
   await Deno.remove(dest, { recursive: true }).catch(() => {});
   await Deno.mkdir(dest, { recursive: true });
-  const config = JSON.parse(await Deno.readTextFile(join(src, "config.json")));
+  const config = await readJson<Record<string, unknown>>(join(src, "config.json"));
   await writeJsonAtomic(join(dest, "config.json"), { ...config, out: dest });
   const log = await Deno.readFile(join(src, "log.jsonl"));
   await Deno.writeFile(join(dest, "log.jsonl.tmp"), log);

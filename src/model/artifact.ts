@@ -24,7 +24,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { basename, join } from "node:path";
 import { InputError } from "../errors.ts";
-import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../io.ts";
+import { exists, readInputFile, readJson, writeFileAtomic, writeJsonAtomic } from "../io.ts";
 import { normalizationFor } from "../data/input.ts";
 import { readManifest } from "../data/prepared_io.ts";
 import { isThreshold } from "../metrics/binarize.ts";
@@ -343,13 +343,7 @@ export async function readOptimizerState(
   file: CheckpointFile,
 ): Promise<OptimizerState> {
   const path = join(dir, "optimizer.bin");
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new InputError(path, undefined, "no such file");
-    throw e;
-  }
+  const bytes = await readInputFile(path, "the optimizer state");
   let need = 0;
   for (const shapes of Object.values(file.optimizer.slots)) {
     for (const shape of shapes) need += shape.reduce((a, b) => a * b, 1);

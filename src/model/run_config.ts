@@ -92,23 +92,27 @@ const STUDY: PresetValues = {
  */
 export const PRESET_VALUES: Record<PresetName, PresetValues> = {
   study: STUDY,
-  small: {
-    ...STUDY,
-    model: { depth: 4, baseFilters: 16, batchNorm: true, seed: 0 },
-    optim: { name: "adam", lr: 1e-3, momentum: 0.9, weightDecay: 1e-8, clipNorm: 1 },
-    batchSize: 8,
-    epochs: 40,
-    checkpointEpochs: [10, 20, 40],
-  },
-  tiny: {
-    ...STUDY,
-    model: { depth: 3, baseFilters: 8, batchNorm: true, seed: 0 },
-    optim: { name: "adam", lr: 3e-3, momentum: 0.9, weightDecay: 1e-8, clipNorm: 1 },
-    batchSize: 8,
-    epochs: 8,
-    checkpointEpochs: [4, 8],
-  },
+  small: cpuPreset({ depth: 4, baseFilters: 16, lr: 1e-3, checkpointEpochs: [10, 20, 40] }),
+  tiny: cpuPreset({ depth: 3, baseFilters: 8, lr: 3e-3, checkpointEpochs: [4, 8] }),
 };
+
+/**
+ * A CPU-sized preset: the study's setup with a smaller U-Net, Adam (momentum 0.9), batch 8, and
+ * as many epochs as the last checkpoint.
+ */
+function cpuPreset(
+  p: { depth: number; baseFilters: number; lr: number; checkpointEpochs: number[] },
+): PresetValues {
+  const { depth, baseFilters, lr, checkpointEpochs } = p;
+  return {
+    ...STUDY,
+    model: { depth, baseFilters, batchNorm: true, seed: 0 },
+    optim: { name: "adam", lr, momentum: 0.9, weightDecay: 1e-8, clipNorm: 1 },
+    batchSize: 8,
+    epochs: checkpointEpochs[checkpointEpochs.length - 1],
+    checkpointEpochs,
+  };
+}
 
 /**
  * The momentum a preset gives `optimizer`: the preset's own for its optimizer, else RMSprop's

@@ -84,12 +84,23 @@ export async function scoreModel(
   tiles: readonly PreparedTile[],
   opts: PredictOptions,
 ): Promise<Confusion[]> {
+  return await perTileOf(model, ds, tiles, opts, (pred, truth) => confusion(pred, truth));
+}
+
+/** `fn(prediction, truth)` of every tile, in the order of `tiles` (both `[S, S]` 0/1 views). */
+async function perTileOf<T>(
+  model: tf.LayersModel,
+  ds: PreparedDataset,
+  tiles: readonly PreparedTile[],
+  opts: PredictOptions,
+  fn: (predU8: Uint8Array, maskU8: Uint8Array) => T,
+): Promise<T[]> {
   const px = ds.manifest.tileSizePx ** 2;
-  const out: Confusion[] = [];
+  const out: T[] = [];
   for await (const b of predictMasks(model, ds, tiles, opts)) {
     for (let k = 0; k < b.tiles.length; k++) {
       out.push(
-        confusion(b.predU8.subarray(k * px, (k + 1) * px), b.maskU8.subarray(k * px, (k + 1) * px)),
+        fn(b.predU8.subarray(k * px, (k + 1) * px), b.maskU8.subarray(k * px, (k + 1) * px)),
       );
     }
   }
@@ -103,12 +114,7 @@ export async function predictFew(
   tiles: readonly PreparedTile[],
   opts: PredictOptions,
 ): Promise<Uint8Array[]> {
-  const px = ds.manifest.tileSizePx ** 2;
-  const out: Uint8Array[] = [];
-  for await (const b of predictMasks(model, ds, tiles, opts)) {
-    for (let k = 0; k < b.tiles.length; k++) out.push(b.predU8.slice(k * px, (k + 1) * px));
-  }
-  return out;
+  return await perTileOf(model, ds, tiles, opts, (pred) => pred.slice());
 }
 
 /** The scores validation reports, for one reduction. */

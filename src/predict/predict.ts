@@ -231,17 +231,26 @@ export function predictProbabilities(
 ): Float32Array {
   const steps = inferenceSteps(model, image, opts);
   let step = steps.next();
-  while (!step.done) {
-    const t = step.value;
-    let values: Float32Array;
-    try {
-      values = t.dataSync() as Float32Array;
-    } finally {
-      t.dispose();
-    }
-    step = steps.next(values);
-  }
+  while (!step.done) step = steps.next(readAndDispose(step.value));
   return step.value;
+}
+
+/** A batch's values (`dataSync`), the tensor disposed whatever happens. */
+function readAndDispose(t: tf.Tensor): Float32Array {
+  try {
+    return t.dataSync() as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}
+
+/** A batch's values (`await data()`, not blocking on GPU backends), the tensor disposed. */
+async function readAndDisposeAsync(t: tf.Tensor): Promise<Float32Array> {
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
+  }
 }
 
 /**
@@ -260,16 +269,7 @@ export async function predictProbabilitiesAsync(
 ): Promise<Float32Array> {
   const steps = inferenceSteps(model, image, opts);
   let step = steps.next();
-  while (!step.done) {
-    const t = step.value;
-    let values: Float32Array;
-    try {
-      values = (await t.data()) as Float32Array;
-    } finally {
-      t.dispose();
-    }
-    step = steps.next(values);
-  }
+  while (!step.done) step = steps.next(await readAndDisposeAsync(step.value));
   return step.value;
 }
 

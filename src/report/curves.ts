@@ -11,6 +11,7 @@
  * @module
  */
 import { InputError } from "../errors.ts";
+import { readInputText } from "../io.ts";
 import { lineChart } from "./svg.ts";
 
 /** Validation scores of one reduction, as logged. */
@@ -121,14 +122,7 @@ export function parseTrainingLog(text: string, name: string): TrainingLog {
 
 /** Reads and parses a `log.jsonl` file. */
 export async function readTrainingLog(path: string): Promise<TrainingLog> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new InputError(path, undefined, "no such file");
-    throw e;
-  }
-  return parseTrainingLog(text, path);
+  return parseTrainingLog(await readInputText(path, "a log.jsonl file"), path);
 }
 
 /** The SVG files {@linkcode trainingCurves} produces, by file name. */
@@ -198,25 +192,23 @@ export function trainingCurves(log: TrainingLog, opts: { title?: string } = {}):
           dashed: true,
         },
       ]);
+    const scoreChart = {
+      yLabel: "score",
+      yDomain: [0, 1] as [number, number],
+      width: 780,
+      height: 440,
+      margin: { right: 160 },
+      legendOutside: true,
+    };
     files["val_epoch.svg"] = lineChart(series(validated.map((e) => e.epoch)), {
+      ...scoreChart,
       title: `${pre}validation scores per epoch`,
       xLabel: "epoch",
-      yLabel: "score",
-      yDomain: [0, 1],
-      width: 780,
-      height: 440,
-      margin: { right: 160 },
-      legendOutside: true,
     });
     files["val_time.svg"] = lineChart(series(validated.map((e) => e.timeS / 60)), {
+      ...scoreChart,
       title: `${pre}validation scores against relative time`,
       xLabel: "minutes since start",
-      yLabel: "score",
-      yDomain: [0, 1],
-      width: 780,
-      height: 440,
-      margin: { right: 160 },
-      legendOutside: true,
     });
   }
   return files;

@@ -15,32 +15,17 @@
 import { defineTask, type Flag, flag, type FlagTable, parseTask, QUIET } from "../cli.ts";
 import { UsageError } from "../errors.ts";
 import { FOCAL_VARIANTS, LOSS_NAMES } from "../model/losses.ts";
-import {
-  AUGMENT,
-  BACKENDS,
-  type ConfigOverrides,
-  makeConfig,
-  NORMALIZE,
-  OPTIMIZERS,
-  PRESET_VALUES,
-  type PresetName,
-  PRESETS,
-  type PresetValues,
-  type TrainConfig,
+import * as rc from "../model/run_config.ts";
+import type {
+  ConfigOverrides,
+  PresetName,
+  PresetValues,
+  TrainConfig,
 } from "../model/run_config.ts";
 
-export {
-  AUGMENT,
-  BACKENDS,
-  makeConfig,
-  NORMALIZE,
-  OPTIMIZERS,
-  PRESET_VALUES,
-  type PresetName,
-  PRESETS,
-  type TrainConfig,
-};
-export type { OptimConfig, OptimizerName } from "../model/run_config.ts";
+export * from "../model/run_config.ts";
+
+const { AUGMENT, BACKENDS, makeConfig, NORMALIZE, OPTIMIZERS, PRESET_VALUES, PRESETS } = rc;
 
 /** A train flag that sets a config field (`path`, dotted) when given. */
 type Sets = { path: string };

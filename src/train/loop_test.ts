@@ -16,6 +16,9 @@ import { resume, train, trainStep } from "./loop.ts";
 import { Optimizer } from "./optim.ts";
 import { writeTinyPrepared } from "../data/testing.ts";
 
+/** A depth-2, base-4 U-Net of the tiny preset: the smallest model the tests train. */
+const TINY_ARGS = ["--preset", "tiny", "--depth", "2", "--base-filters", "4"];
+
 // The fastest CPU backend with this project's kernels (wasm), like a CI run of `--backend auto`.
 const BACKEND = "wasm";
 tf.enableProdMode();
@@ -206,12 +209,7 @@ Deno.test("train task: exit codes for bad flags, a tile size the depth cannot ta
   const tinyArgs = [
     "--prepared",
     prepared,
-    "--preset",
-    "tiny",
-    "--depth",
-    "2",
-    "--base-filters",
-    "4",
+    ...TINY_ARGS,
     "--epochs",
     "1",
     "--backend",
@@ -264,12 +262,7 @@ Deno.test("train task: Ctrl-C writes a checkpoint and exits 130", async () => {
       prepared,
       "--out",
       out,
-      "--preset",
-      "tiny",
-      "--depth",
-      "2",
-      "--base-filters",
-      "4",
+      ...TINY_ARGS,
       "--batch-size",
       "1",
       "--epochs",

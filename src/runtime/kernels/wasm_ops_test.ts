@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { randomArray, relL2, runOn } from "./testing.ts";
-import {
-  type ChannelBinaryKernel,
-  makeCast,
-  makeChannelBinary,
-  makeChannelReduce,
-  makeConcat,
-  makeDepthToSpace,
-  makeFusedBatchNorm,
-  makeIdentity,
-  makeMaxPoolGrad,
-  makeSplitV,
-} from "./wasm_ops.ts";
+import * as wasmOps from "./wasm_ops.ts";
+import type { ChannelBinaryKernel } from "./wasm_ops.ts";
 
 const noStock: tf.KernelFunc = () => {
   throw new Error("fell back to the stock kernel");
@@ -73,9 +63,9 @@ Deno.test("wasm Sum and Mean over all axes but the last equal stock cpu (odd sid
   ) {
     // A large offset makes naive f32 accumulation drift: the blocked sum must stay close.
     const fn = () => [tf.sum(t(1, shape, 100), axis, keepDims)];
-    await matchesCpu(`Sum ${shape}`, "Sum", (s) => makeChannelReduce(false, s), fn);
+    await matchesCpu(`Sum ${shape}`, "Sum", (s) => wasmOps.makeChannelReduce(false, s), fn);
     const fm = () => [tf.mean(t(2, shape), axis, keepDims)];
-    await matchesCpu(`Mean ${shape}`, "Mean", (s) => makeChannelReduce(true, s), fm);
+    await matchesCpu(`Mean ${shape}`, "Mean", (s) => wasmOps.makeChannelReduce(true, s), fm);
   }
   const shape = await runOn("wasm", false, () => [tf.sum(t(1, [2, 3, 4]), [0, 1], true)]);
   assert.equal(shape[0].length, 4);
@@ -105,14 +95,19 @@ Deno.test("wasm FusedBatchNorm equals stock cpu, with and without scale and offs
     scale: t(14, [c]),
   });
   const x = () => t(10, [2, 5, 3, c], 3);
-  await matchesCpu("batchNorm", "FusedBatchNorm", makeFusedBatchNorm, () => {
+  await matchesCpu("batchNorm", "FusedBatchNorm", wasmOps.makeFusedBatchNorm, () => {
     const s = stats();
     return [tf.batchNorm(x(), s.mean, s.variance, s.offset, s.scale, 1e-5)];
   });
-  await matchesCpu("batchNorm without scale/offset", "FusedBatchNorm", makeFusedBatchNorm, () => {
-    const s = stats();
-    return [tf.batchNorm(x(), s.mean, s.variance, undefined, undefined, 1e-3)];
-  });
+  await matchesCpu(
+    "batchNorm without scale/offset",
+    "FusedBatchNorm",
+    wasmOps.makeFusedBatchNorm,
+    () => {
+      const s = stats();
+      return [tf.batchNorm(x(), s.mean, s.variance, undefined, undefined, 1e-3)];
+    },
+  );
 });
 
 Deno.test("wasm MaxPoolGrad 2x2 stride 2 equals stock cpu, ties (ReLU zeros) included", async () => {
@@ -125,7 +120,7 @@ Deno.test("wasm MaxPoolGrad 2x2 stride 2 equals stock cpu, ties (ReLU zeros) inc
         tf.grad((v: tf.Tensor) => tf.mul(tf.maxPool(v as tf.Tensor4D, 2, 2, "valid"), dy))(x),
       ];
     };
-    await matchesCpu(`MaxPoolGrad ${shape}`, "MaxPoolGrad", makeMaxPoolGrad, fn);
+    await matchesCpu(`MaxPoolGrad ${shape}`, "MaxPoolGrad", wasmOps.makeMaxPoolGrad, fn);
   }
 });
 
@@ -147,7 +142,7 @@ Deno.test("wasm MaxPoolGrad by hand: ties go to the first maximum, an all −∞
     ...px(2, 5), // row 1
   ];
   const dy = [10, 20, 30, 40, 50, 60, 70, 80]; // [1, 1, 2, 4]
-  const [dx] = await onWasmFastPath("MaxPoolGrad", makeMaxPoolGrad, () => {
+  const [dx] = await onWasmFastPath("MaxPoolGrad", wasmOps.makeMaxPoolGrad, () => {
     const xt = tf.tensor4d(x, [1, 2, 4, 4]);
     const dyt = tf.tensor4d(dy, [1, 1, 2, 4]);
     return [
@@ -169,27 +164,32 @@ Deno.test("wasm MaxPoolGrad by hand: ties go to the first maximum, an all −∞
 
 Deno.test("wasm Concat and SplitV on the channel axis equal stock cpu", async () => {
   const parts = () => [t(30, [2, 3, 5, 4]), t(31, [2, 3, 5, 8]), t(32, [2, 3, 5, 4])];
-  await matchesCpu("concat", "Concat", makeConcat, () => [tf.concat(parts(), -1)]);
+  await matchesCpu("concat", "Concat", wasmOps.makeConcat, () => [tf.concat(parts(), -1)]);
   await matchesCpu(
     "concat 2-D",
     "Concat",
-    makeConcat,
+    wasmOps.makeConcat,
     () => [tf.concat([t(33, [7, 4]), t(34, [7, 12])], 1)],
   );
   await matchesCpu(
     "split",
     "SplitV",
-    makeSplitV,
+    wasmOps.makeSplitV,
     () => tf.split(t(35, [2, 3, 5, 16]), [4, 8, 4], 3),
   );
-  await matchesCpu("split even", "SplitV", makeSplitV, () => tf.split(t(36, [3, 8]), 2, -1));
+  await matchesCpu(
+    "split even",
+    "SplitV",
+    wasmOps.makeSplitV,
+    () => tf.split(t(36, [3, 8]), 2, -1),
+  );
 });
 
 Deno.test("wasm DepthToSpace equals stock cpu (block 2 and 3, odd sides)", async () => {
-  await matchesCpu("d2s 2", "DepthToSpace", makeDepthToSpace, () => [
+  await matchesCpu("d2s 2", "DepthToSpace", wasmOps.makeDepthToSpace, () => [
     tf.depthToSpace(t(37, [2, 3, 5, 16]) as tf.Tensor4D, 2),
   ]);
-  await matchesCpu("d2s 3", "DepthToSpace", makeDepthToSpace, () => [
+  await matchesCpu("d2s 3", "DepthToSpace", wasmOps.makeDepthToSpace, () => [
     tf.depthToSpace(t(38, [1, 2, 3, 36]) as tf.Tensor4D, 3),
   ]);
 });
@@ -205,12 +205,22 @@ Deno.test("wasm per-channel Add, Sub, Multiply, RealDiv equal stock cpu, vector 
     for (const vshape of [[8], [1, 1, 1, 8], [1, 8]]) {
       const full = () => t(40, [2, 3, 5, 8]);
       const vec = () => t(41, vshape, 3); // away from 0 for RealDiv
-      await matchesCpu(`${name} full∘${vshape}`, name, (s) => makeChannelBinary(name, s), () => [
-        op(full(), vec()),
-      ]);
-      await matchesCpu(`${name} ${vshape}∘full`, name, (s) => makeChannelBinary(name, s), () => [
-        op(vec(), full()),
-      ]);
+      await matchesCpu(
+        `${name} full∘${vshape}`,
+        name,
+        (s) => wasmOps.makeChannelBinary(name, s),
+        () => [
+          op(full(), vec()),
+        ],
+      );
+      await matchesCpu(
+        `${name} ${vshape}∘full`,
+        name,
+        (s) => wasmOps.makeChannelBinary(name, s),
+        () => [
+          op(vec(), full()),
+        ],
+      );
     }
   }
 });
@@ -236,9 +246,17 @@ Deno.test("wasm Identity and same-dtype Cast share memory, survive the source's 
     tf.cast(tf.cast(tf.tensor([1.7, -2.2]), "int32"), "float32"),
   ]);
   assert.deepEqual([...ints], [1, -2]);
-  const [same] = await onWasmFastPath("Identity", makeIdentity, () => [tf.clone(tf.tensor([5]))]);
+  const [same] = await onWasmFastPath(
+    "Identity",
+    wasmOps.makeIdentity,
+    () => [tf.clone(tf.tensor([5]))],
+  );
   assert.deepEqual([...same], [5]);
-  const [cast] = await onWasmFastPath("Cast", makeCast, () => [tf.cast(tf.tensor([6]), "float32")]);
+  const [cast] = await onWasmFastPath(
+    "Cast",
+    wasmOps.makeCast,
+    () => [tf.cast(tf.tensor([6]), "float32")],
+  );
   assert.deepEqual([...cast], [6]);
 });
 
