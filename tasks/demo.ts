@@ -233,6 +233,40 @@ async function trainStage(
   return false;
 }
 
+/** What the results block says (everything but the figures). */
+type ResultFacts = Omit<Parameters<typeof resultsMarkdown>[0], "figures" | "report" | "heading">;
+
+/**
+ * `--update-readme`: copies the key figures into `docs/demo/` and replaces the README's results
+ * block with the results and links to those copies.
+ */
+async function updateReadme(
+  out: string,
+  facts: ResultFacts,
+  opts: DemoOptions,
+  say: Say,
+): Promise<void> {
+  const readme = opts.readme ?? "README.md";
+  const docs = opts.docsDir ?? join("docs", "demo");
+  const docFigures: { path: string; caption: string }[] = [];
+  for (const [src, name, caption] of KEY_FIGURES) {
+    await writeFileAtomic(join(docs, name), await Deno.readFile(join(out, src)));
+    docFigures.push({
+      path: `${relative(join(readme, ".."), docs).split(sep).join("/")}/${name}`,
+      caption,
+    });
+  }
+  const text = await Deno.readTextFile(readme);
+  const block = resultsMarkdown({ ...facts, figures: docFigures, heading: "###" });
+  const updated = replaceReadmeBlock(text, block);
+  if (updated === undefined) {
+    say(`demo: ${readme} has no ${README_MARKERS[0]} marker; not updated`);
+  } else {
+    await writeTextFileAtomic(readme, await formatMarkdown(updated));
+    say(`demo: updated ${readme} and ${docs}/`);
+  }
+}
+
 /** Entry point; returns the exit code. */
 export const main: (args: string[], opts?: DemoOptions) => Promise<number> = taskMain(
   DEMO,
@@ -312,7 +346,7 @@ export const main: (args: string[], opts?: DemoOptions) => Promise<number> = tas
     const comparison = toMarkdown(r.comparison);
     const rel = (p: string) => relative(out, p).split(sep).join("/");
     const figures = KEY_FIGURES.map(([src, , caption]) => ({ path: src, caption }));
-    const facts = {
+    const facts: ResultFacts = {
       comparison,
       tiles,
       epochs,
@@ -325,28 +359,7 @@ export const main: (args: string[], opts?: DemoOptions) => Promise<number> = tas
     const results = resultsMarkdown({ ...facts, figures, report: rel(r.reportPath) });
     await writeTextFileAtomic(join(out, "README-results.md"), results);
 
-    if (f["update-readme"]) {
-      const readme = opts.readme ?? "README.md";
-      const docs = opts.docsDir ?? join("docs", "demo");
-      const docFigures: { path: string; caption: string }[] = [];
-      for (const [src, name, caption] of KEY_FIGURES) {
-        await writeFileAtomic(join(docs, name), await Deno.readFile(join(out, src)));
-        docFigures.push({
-          path: `${relative(join(readme, ".."), docs).split(sep).join("/")}/${name}`,
-          caption,
-        });
-      }
-      const text = await Deno.readTextFile(readme);
-      const block = resultsMarkdown({ ...facts, figures: docFigures, heading: "###" });
-
-      const updated = replaceReadmeBlock(text, block);
-      if (updated === undefined) {
-        say(`demo: ${readme} has no ${README_MARKERS[0]} marker; not updated`);
-      } else {
-        await writeTextFileAtomic(readme, await formatMarkdown(updated));
-        say(`demo: updated ${readme} and ${docs}/`);
-      }
-    }
+    if (f["update-readme"]) await updateReadme(out, facts, opts, say);
 
     print(`\nOtsu vs U-Net on the validation split (${r.tileIds.length} tiles):\n`);
     print(comparison);

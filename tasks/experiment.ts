@@ -30,7 +30,7 @@ import { join } from "node:path";
 import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
 import { UsageError } from "../src/errors.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
-import { makeConfig } from "../src/model/run_config.ts";
+import { makeConfig, type TrainConfig } from "../src/model/run_config.ts";
 import { formatDuration } from "../src/progress.ts";
 import { readTrainingLog } from "../src/report/curves.ts";
 import { BACKEND_FLAG, type BackendChoice, initBackend } from "../src/runtime/backends.ts";
@@ -39,6 +39,7 @@ import { openPrepared } from "../src/data/prepared_io.ts";
 import { armKey, copyArm, readArmRecord, runArm } from "../src/experiment/arm.ts";
 import { questionFigure } from "../src/experiment/figures.ts";
 import {
+  type Arm,
   armConfig,
   ARMS,
   parseQuestions,
@@ -105,6 +106,89 @@ export interface ExperimentOptions {
   print?: (text: string) => void;
 }
 
+/** The data: the given prepared folder, or built-in synthetic data like the demo's. */
+async function dataStage(
+  given: string | undefined,
+  out: string,
+  quiet: boolean,
+  say: (line: string) => void,
+): Promise<{ prepared: string; dataText: string }> {
+  if (given !== undefined) return { prepared: given, dataText: `prepared dataset ${given}` };
+  const d = EXPERIMENT_DEFAULTS;
+  const dirs = builtinDirs(out);
+  if (await hasData(dirs.data)) say(`experiment: reusing ${dirs.data}`);
+  else await synthStage(dirs.data, { tiles: d.tiles, seed: d.dataSeed, quiet });
+  await prepareStage(dirs.data, dirs.prepared, { seed: d.dataSeed, quiet });
+  return {
+    prepared: dirs.prepared,
+    dataText: `synthetic (\`deno task synth\`, ${d.tiles} tiles, seed ${d.dataSeed}), prepared ` +
+      `at scale ${d.scale}`,
+  };
+}
+
+/** One planned arm: its settings, its config and the key of what it trains. */
+interface PlannedArm {
+  arm: Arm;
+  config: TrainConfig;
+  key: string;
+}
+
+/**
+ * Trains every arm to its budget, sharing identical trainings between questions. Returns
+ * `undefined` when Ctrl-C stopped an arm (a checkpoint was written; re-run to continue).
+ */
+async function runArms(
+  plan: PlannedArm[],
+  o: { budgetS: number; maxEpochs: number; quiet: boolean; say: (line: string) => void },
+): Promise<
+  { reasons: Map<string, ArmResult["reason"]>; reused: number; trainS: number } | undefined
+> {
+  const { budgetS, maxEpochs, quiet, say } = o;
+  const trained = new Map<string, string>();
+  const reasons = new Map<string, ArmResult["reason"]>();
+  let reused = 0, trainS = 0;
+  for (const [i, p] of plan.entries()) {
+    const run = p.config.out;
+    const tag = `[${i + 1}/${plan.length}] ${p.arm.question}/${p.arm.name}`;
+    const twin = trained.get(p.key);
+    if (twin !== undefined) {
+      const prev = await readArmRecord(run);
+      const rec = prev?.status === "done" && prev.key === armKey(p.config, budgetS, maxEpochs) &&
+          prev.sameAs === twin
+        ? prev
+        : await copyArm(twin, run);
+      reasons.set(run, rec.reason);
+      say(`experiment: ${tag}: same settings as ${twin}; its run is used`);
+      continue;
+    }
+    const start = performance.now();
+    say(`experiment: ${tag} …`);
+    const outcome = await runArm(p.config, budgetS, maxEpochs, {
+      keepBackend: true,
+      quiet,
+      log: quiet ? () => {} : say,
+      print: () => {},
+    });
+    if (outcome.interrupted) {
+      say(`experiment: interrupted in ${run}; run the same command again to continue`);
+      return undefined;
+    }
+    trained.set(p.key, run);
+    reasons.set(run, outcome.record.reason);
+    if (outcome.reused) reused++;
+    trainS += outcome.record.timeS ?? 0;
+    say(
+      `experiment: ${tag} ${
+        outcome.reused ? "reused" : "done"
+      }: ${outcome.record.epochs} epochs, ` +
+        `${formatDuration(outcome.record.timeS ?? 0)} (stopped by ${outcome.record.reason}) in ` +
+        formatDuration((performance.now() - start) / 1000),
+    );
+  }
+
+  return { reasons, reused, trainS };
+}
+
 /** Entry point; returns the exit code. */
 export async function main(args: string[], opts: ExperimentOptions = {}): Promise<number> {
   const print = opts.print ?? ((text: string) => console.log(text));
@@ -123,22 +207,7 @@ export async function main(args: string[], opts: ExperimentOptions = {}): Promis
   const t0 = performance.now();
   await Deno.mkdir(out, { recursive: true });
 
-  // Data: the given prepared directory, or built-in synthetic data like the demo's.
-  let prepared: string;
-  let dataText: string;
-  if (f.prepared !== undefined) {
-    prepared = f.prepared;
-    dataText = `prepared dataset ${prepared}`;
-  } else {
-    const d = EXPERIMENT_DEFAULTS;
-    const dirs = builtinDirs(out);
-    prepared = dirs.prepared;
-    if (await hasData(dirs.data)) say(`experiment: reusing ${dirs.data}`);
-    else await synthStage(dirs.data, { tiles: d.tiles, seed: d.dataSeed, quiet });
-    await prepareStage(dirs.data, prepared, { seed: d.dataSeed, quiet });
-    dataText = `synthetic (\`deno task synth\`, ${d.tiles} tiles, seed ${d.dataSeed}), prepared ` +
-      `at scale ${d.scale}`;
-  }
+  const { prepared, dataText } = await dataStage(f.prepared, out, quiet, say);
   const ds = await openPrepared(prepared);
   const trainTiles = ds.tiles("train").length, valTiles = ds.tiles("val").length;
   const tileSizePx = ds.manifest.tileSizePx;
@@ -167,47 +236,9 @@ export async function main(args: string[], opts: ExperimentOptions = {}): Promis
     `experiment: ${plan.length} arms (${distinct} distinct trainings) of ` +
       `${formatDuration(budgetS)} each, at most ${maxEpochs} epochs; backend ${info.name}`,
   );
-  const trained = new Map<string, string>();
-  const reasons = new Map<string, ArmResult["reason"]>();
-  let reused = 0, trainS = 0;
-  for (const [i, p] of plan.entries()) {
-    const run = p.config.out;
-    const tag = `[${i + 1}/${plan.length}] ${p.arm.question}/${p.arm.name}`;
-    const twin = trained.get(p.key);
-    if (twin !== undefined) {
-      const prev = await readArmRecord(run);
-      const rec = prev?.status === "done" && prev.key === armKey(p.config, budgetS, maxEpochs) &&
-          prev.sameAs === twin
-        ? prev
-        : await copyArm(twin, run);
-      reasons.set(run, rec.reason);
-      say(`experiment: ${tag}: same settings as ${twin}; its run is used`);
-      continue;
-    }
-    const start = performance.now();
-    say(`experiment: ${tag} …`);
-    const outcome = await runArm(p.config, budgetS, maxEpochs, {
-      keepBackend: true,
-      quiet,
-      log: quiet ? () => {} : say,
-      print: () => {},
-    });
-    if (outcome.interrupted) {
-      say(`experiment: interrupted in ${run}; run the same command again to continue`);
-      return 130;
-    }
-    trained.set(p.key, run);
-    reasons.set(run, outcome.record.reason);
-    if (outcome.reused) reused++;
-    trainS += outcome.record.timeS ?? 0;
-    say(
-      `experiment: ${tag} ${
-        outcome.reused ? "reused" : "done"
-      }: ${outcome.record.epochs} epochs, ` +
-        `${formatDuration(outcome.record.timeS ?? 0)} (stopped by ${outcome.record.reason}) in ` +
-        formatDuration((performance.now() - start) / 1000),
-    );
-  }
+  const runs = await runArms(plan, { budgetS, maxEpochs, quiet, say });
+  if (runs === undefined) return 130;
+  const { reasons, reused, trainS } = runs;
 
   // Figures, summary, experiments.md.
   const summaries = [];

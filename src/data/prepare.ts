@@ -19,10 +19,16 @@
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { InputError, UsageError } from "../errors.ts";
-import { exists, writeFileAtomic, writeJsonAtomic } from "../io.ts";
+import { exists, readInputFile, writeFileAtomic, writeJsonAtomic } from "../io.ts";
 import { Progress } from "../progress.ts";
 import { decodeImage } from "./image.ts";
-import { type AnnotationType, readPolygons, readTileMeta, type TileAnnotations } from "./kaggle.ts";
+import {
+  type AnnotationType,
+  readPolygons,
+  readTileMeta,
+  type TileAnnotations,
+  type TileMeta,
+} from "./kaggle.ts";
 import { encodePng } from "./png.ts";
 import type { Manifest, PreparedTile, Split } from "./prepared.ts";
 import { ShardWriter } from "./prepared_io.ts";
@@ -30,7 +36,7 @@ import { rasterizePolygons, type Ring } from "./rasterize.ts";
 import { downscaleArea, downscaleMask } from "./resize.ts";
 import { type SplitMethod, splitTiles } from "./split.ts";
 import { addMoments, finishStats, newStats, type TileMoments, tileMoments } from "./stats.ts";
-import { kaggleLayout, tilePath } from "./tiles.ts";
+import { type KaggleLayout, kaggleLayout, tilePath } from "./tiles.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
 /** Side of a standard Kaggle tile. */
@@ -130,45 +136,56 @@ function shardName(cls: string): string {
   return cls === "blood_vessel" ? "masks.u8" : `masks_${cls}.u8`;
 }
 
-/**
- * Runs the whole preparation. Throws `InputError` on the first bad input unless `skipInvalid`,
- * and `UsageError` when the split is impossible.
- *
- * @example
- * ```ts ignore
- * import { prepare } from "./prepare.ts";
- * const { manifest } = await prepare({ data: "fixtures/kaggle-mini", out: "out/prepared", scale: 0.25 });
- * console.log(manifest.stats.mean);
- * ```
- */
-export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
+/** The resolved options of a run. */
+interface Settings {
+  scale: number;
+  /** Integer downscale factor, `1/scale`. */
+  factor: number;
+  splitMethod: "random" | "wsi";
+  valFraction: number;
+  seed: number;
+  skipInvalid: boolean;
+  /** `blood_vessel` first, then the other classes asked for. */
+  classes: AnnotationType[];
+  tileSizePx: number;
+  imageStride: number;
+  maskStride: number;
+}
+
+function resolveSettings(opts: PrepareOptions): Settings {
   const scale = opts.scale ?? 1;
   const factor = Math.round(1 / scale);
   if (![1, 2, 4].includes(factor) || 1 / factor !== scale) {
     throw new UsageError(`--scale must be one of 1, 0.5, 0.25, got ${scale}`);
   }
-  const splitMethod = opts.split ?? "random";
-  const valFraction = opts.valFraction ?? 0.1;
-  const seed = opts.seed ?? 0;
-  const skipInvalid = opts.skipInvalid ?? false;
-  const classes: AnnotationType[] = [
-    "blood_vessel",
-    ...ALL_CLASSES.filter((c) => c !== "blood_vessel" && (opts.classes ?? []).includes(c)),
-  ];
-  const log = opts.log ?? ((l: string) => console.log(l));
   const tileSizePx = SOURCE_TILE_PX / factor;
-  const imageStride = tileSizePx * tileSizePx * 3;
-  const maskStride = tileSizePx * tileSizePx;
+  return {
+    scale,
+    factor,
+    splitMethod: opts.split ?? "random",
+    valFraction: opts.valFraction ?? 0.1,
+    seed: opts.seed ?? 0,
+    skipInvalid: opts.skipInvalid ?? false,
+    classes: [
+      "blood_vessel",
+      ...ALL_CLASSES.filter((c) => c !== "blood_vessel" && (opts.classes ?? []).includes(c)),
+    ],
+    tileSizePx,
+    imageStride: tileSizePx * tileSizePx * 3,
+    maskStride: tileSizePx * tileSizePx,
+  };
+}
 
-  const layout = kaggleLayout(opts.data);
-  const rel = (p: string) => relative(opts.data, p) || p;
-  const skipped: Manifest["skipped"] = [];
-  const onInvalid = skipInvalid
-    ? (err: InputError) => skipped.push({ file: err.file, line: err.line, message: err.message })
-    : undefined;
-
-  // Pass 1: validate polygons.jsonl, resolve tiles, plan. Nothing is written before this passes.
-  const tileMeta = await readTileMeta(layout.tileMeta);
+/**
+ * Pass 1: validates `polygons.jsonl` and resolves each annotated tile's image and metadata.
+ * Nothing is written before this passes.
+ */
+async function planTiles(
+  layout: KaggleLayout,
+  tileMeta: Map<string, TileMeta>,
+  rel: (p: string) => string,
+  onInvalid: ((err: InputError) => void) | undefined,
+): Promise<PlanEntry[]> {
   const plan: PlanEntry[] = [];
   for await (const t of readPolygons(layout.polygons, { onInvalid })) {
     try {
@@ -193,23 +210,27 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       onInvalid(e);
     }
   }
-  const planIndex = new Map(plan.map((e, p) => [e.id, p]));
-  let split: Map<string, Split>;
+  return plan;
+}
+
+function splitPlan(plan: PlanEntry[], s: Settings): Map<string, Split> {
   try {
-    split = splitTiles(plan, { method: splitMethod, valFraction, seed });
+    return splitTiles(plan, { method: s.splitMethod, valFraction: s.valFraction, seed: s.seed });
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(`cannot split the tiles: ${e.message}`);
     throw e;
   }
+}
 
-  const inputHashes: Record<string, string> = {};
-  for (const p of [layout.polygons, layout.tileMeta, layout.wsiMeta]) {
-    if (await exists(p)) inputHashes[rel(p)] = await sha256File(p);
-  }
-
-  // Output directory: remove the manifest first (the directory is "complete" only with it), move
-  // finished shards back into the work area so they can be reused.
-  const out = opts.out;
+/**
+ * Readies the output folder: removes the manifest first (the folder is "complete" only with it),
+ * moves finished shards back into the work area so they can be reused, and drops the outputs of
+ * classes an earlier run wrote but this one does not. Returns the work folder and shard names.
+ */
+async function openOutput(
+  out: string,
+  classes: AnnotationType[],
+): Promise<{ work: string; shardFiles: string[] }> {
   const work = join(out, ".work");
   await Deno.mkdir(work, { recursive: true });
   await Deno.remove(join(out, "manifest.json")).catch(() => {});
@@ -221,7 +242,6 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     await Deno.remove(join(out, name)).catch(() => {});
   }
   for (const cls of ALL_CLASSES.filter((c) => !classes.includes(c))) {
-    // Classes an earlier run wrote but this one does not: their outputs would be stale.
     for (
       const p of [join(out, shardName(cls)), join(work, shardName(cls)), join(out, maskDir(cls))]
     ) {
@@ -229,201 +249,278 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     }
   }
   for (const cls of classes) await Deno.mkdir(join(out, maskDir(cls)), { recursive: true });
+  return { work, shardFiles };
+}
 
-  const optionsKey = sha256(
-    JSON.stringify({ format: 1, tool: denoJson.version, scale, classes, tileSizePx }),
-  );
-  const journalPath = join(work, "journal.jsonl");
-  const journal = await loadJournal(journalPath, work, shardFiles, imageStride, maskStride);
-  const journalFile = await Deno.open(journalPath, { read: true, write: true, create: true });
-  // Byte offset of each journal line, to cut the journal back at an invalidated entry.
-  const lineOffsets: number[] = [];
-  {
+/**
+ * Pass 2's resumable record: `work/journal.jsonl` (one entry per planned tile, in plan order) and
+ * the shard writers it is kept in step with. An entry whose inputs changed invalidates it and
+ * everything after it (journal and shards are cut back to the last trusted entry).
+ */
+class Journal {
+  /** `entries[0..validUpTo)` are still trusted. */
+  validUpTo: number;
+  #encoder = new TextEncoder();
+
+  private constructor(
+    readonly entries: JournalEntry[],
+    private readonly file: Deno.FsFile,
+    /** Byte offset of each journal line, to cut the journal back at an invalidated entry. */
+    private readonly lineOffsets: number[],
+    readonly images: ShardWriter,
+    readonly masks: Map<string, ShardWriter>,
+  ) {
+    this.validUpTo = entries.length;
+  }
+
+  static async open(work: string, shardFiles: string[], s: Settings): Promise<Journal> {
+    const path = join(work, "journal.jsonl");
+    const entries = await loadJournal(path, work, shardFiles, s.imageStride, s.maskStride);
+    const file = await Deno.open(path, { read: true, write: true, create: true });
+    const lineOffsets: number[] = [];
     let off = 0;
-    for (const e of journal) {
+    for (const e of entries) {
       lineOffsets.push(off);
       off += new TextEncoder().encode(JSON.stringify(e) + "\n").length;
     }
     lineOffsets.push(off);
-    await journalFile.truncate(off);
-    await journalFile.seek(off, Deno.SeekMode.Start);
+    await file.truncate(off);
+    await file.seek(off, Deno.SeekMode.Start);
+    const kept = entries.filter((e) => e.status === "kept").length;
+    const images = await ShardWriter.open(join(work, "images.u8"), s.imageStride, kept);
+    const masks = new Map<string, ShardWriter>();
+    for (const cls of s.classes) {
+      masks.set(cls, await ShardWriter.open(join(work, shardName(cls)), s.maskStride, kept));
+    }
+    return new Journal(entries, file, lineOffsets, images, masks);
   }
-  const keptBefore = (p: number) => {
+
+  /** Kept tiles among the first `p` entries. */
+  keptBefore(p: number): number {
     let k = 0;
-    for (let q = 0; q < p && q < journal.length; q++) if (journal[q].status === "kept") k++;
+    for (let q = 0; q < p && q < this.entries.length; q++) {
+      if (this.entries[q].status === "kept") k++;
+    }
     return k;
-  };
-  const nKept0 = keptBefore(journal.length);
-  const imagesW = await ShardWriter.open(join(work, "images.u8"), imageStride, nKept0);
-  const maskW = new Map<string, ShardWriter>();
-  for (const cls of classes) {
-    maskW.set(cls, await ShardWriter.open(join(work, shardName(cls)), maskStride, nKept0));
   }
-  const encoder = new TextEncoder();
-  let validUpTo = journal.length; // journal[0..validUpTo) still trusted
-  const invalidateFrom = async (p: number) => {
-    if (p >= validUpTo) return;
-    const keep = keptBefore(p);
-    await imagesW.truncate(keep);
-    for (const w of maskW.values()) await w.truncate(keep);
-    await journalFile.truncate(lineOffsets[p]);
-    await journalFile.seek(lineOffsets[p], Deno.SeekMode.Start);
-    journal.length = p;
-    lineOffsets.length = p + 1;
-    validUpTo = p;
-  };
-  const appendJournal = async (e: JournalEntry) => {
-    const bytes = encoder.encode(JSON.stringify(e) + "\n");
+
+  /** Drops entry `p` and every later one, with their shard records. */
+  async invalidateFrom(p: number): Promise<void> {
+    if (p >= this.validUpTo) return;
+    const keep = this.keptBefore(p);
+    await this.images.truncate(keep);
+    for (const w of this.masks.values()) await w.truncate(keep);
+    await this.file.truncate(this.lineOffsets[p]);
+    await this.file.seek(this.lineOffsets[p], Deno.SeekMode.Start);
+    this.entries.length = p;
+    this.lineOffsets.length = p + 1;
+    this.validUpTo = p;
+  }
+
+  async append(e: JournalEntry): Promise<void> {
+    const bytes = this.#encoder.encode(JSON.stringify(e) + "\n");
     let off = 0;
-    while (off < bytes.length) off += await journalFile.write(bytes.subarray(off));
-    journal.push(e);
-    lineOffsets.push(lineOffsets[lineOffsets.length - 1] + bytes.length);
-    validUpTo = journal.length;
-  };
-
-  const progress = new Progress("prepare", plan.length, { unit: "tiles", quiet: opts.quiet });
-  const fullMask = new Uint8Array(SOURCE_TILE_PX * SOURCE_TILE_PX);
-  const scratch = new Uint8Array(SOURCE_TILE_PX * SOURCE_TILE_PX);
-  let reused = 0, done = 0;
-  const prefetch = new Map<number, Promise<Uint8Array>>();
-
-  /** Rasterises, scales and writes one tile; returns the journal entry (without p/key). */
-  const processTile = async (
-    entry: PlanEntry,
-    t: TileAnnotations,
-    bytes: Uint8Array,
-    writeShards: boolean,
-  ): Promise<Omit<JournalEntry, "p" | "key">> => {
-    const img = decodeImage(bytes, entry.path);
-    if (img.width !== SOURCE_TILE_PX || img.height !== SOURCE_TILE_PX) {
-      return { id: entry.id, status: "size", width: img.width, height: img.height };
-    }
-    const rgb = downscaleArea(img.rgb, img.width, img.height, 3, factor);
-    const png: Record<string, string> = {};
-    const classPx: Record<string, number> = {};
-    let vesselPx = 0;
-    const masks: Uint8Array[] = [];
-    for (const cls of classes) {
-      fullMask.fill(0);
-      const rings: Ring[][] = t.annotations.filter((a) => a.type === cls).map((a) => a.rings);
-      rasterizePolygons(fullMask, SOURCE_TILE_PX, SOURCE_TILE_PX, rings, { scratch });
-      const m = downscaleMask(fullMask, SOURCE_TILE_PX, SOURCE_TILE_PX, factor);
-      let px = 0;
-      for (let i = 0; i < m.length; i++) px += m[i];
-      if (cls === "blood_vessel") vesselPx = px;
-      else classPx[cls] = px;
-      masks.push(m);
-      const view = new Uint8Array(m.length);
-      for (let i = 0; i < m.length; i++) view[i] = m[i] * 255;
-      const pngBytes = encodePng(view, tileSizePx, tileSizePx, 1, { filter: "none" });
-      png[cls] = sha256(pngBytes);
-      await writeFileAtomic(join(out, maskDir(cls), `${entry.id}.png`), pngBytes);
-    }
-    let index: number | undefined;
-    if (writeShards) {
-      index = await imagesW.append(rgb);
-      for (let k = 0; k < classes.length; k++) await maskW.get(classes[k])!.append(masks[k]);
-    }
-    return {
-      id: entry.id,
-      status: "kept",
-      index,
-      width: img.width,
-      height: img.height,
-      vesselPx,
-      classPx,
-      moments: tileMoments(rgb),
-      png,
-    };
-  };
-
-  try {
-    // Pass 2: stream annotations again, one tile at a time, in plan order.
-    for await (
-      const t of readPolygons(layout.polygons, { onInvalid: skipInvalid ? () => {} : undefined })
-    ) {
-      const p = planIndex.get(t.id);
-      if (p === undefined || plan[p].line !== t.line) continue;
-      const entry = plan[p];
-      let bytes: Uint8Array;
-      try {
-        // Read the next tile's file while this one is being processed.
-        const pending = prefetch.get(p) ?? Deno.readFile(entry.path);
-        prefetch.delete(p);
-        if (p + 1 < plan.length && !prefetch.has(p + 1)) {
-          const next = Deno.readFile(plan[p + 1].path);
-          next.catch(() => {}); // surfaces when awaited in its turn
-          prefetch.set(p + 1, next);
-        }
-        bytes = await pending;
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) {
-          throw new InputError(entry.path, undefined, "no such file");
-        }
-        throw e;
-      }
-      const fileHash = sha256(bytes);
-      inputHashes[rel(entry.path)] = fileHash;
-      const key = sha256(`${optionsKey}\n${fileHash}\n${JSON.stringify(t.annotations)}`);
-      const old = p < validUpTo ? journal[p] : undefined;
-      if (old && old.key === key && old.id === entry.id) {
-        reused++;
-        // Reuse the shards; rewrite a mask PNG only when it is missing or not the recorded bytes.
-        if (old.status === "kept") {
-          let intact = true;
-          for (const cls of classes) {
-            const f = join(out, maskDir(cls), `${entry.id}.png`);
-            if (!(await exists(f)) || (await sha256File(f)) !== old.png?.[cls]) intact = false;
-          }
-          if (!intact) await processTile(entry, t, bytes, false);
-        }
-        if (old.status === "skipped") {
-          skipped.push({
-            file: old.errorFile ?? entry.path,
-            line: old.errorLine,
-            message: old.message ?? "",
-          });
-        }
-      } else {
-        await invalidateFrom(p);
-        let result: Omit<JournalEntry, "p" | "key">;
-        try {
-          result = await processTile(entry, t, bytes, true);
-        } catch (e) {
-          if (!(e instanceof InputError) || !skipInvalid) throw e;
-          skipped.push({ file: e.file, line: e.line, message: e.message });
-          result = {
-            id: entry.id,
-            status: "skipped",
-            width: 0,
-            height: 0,
-            message: e.message,
-            errorFile: e.file,
-            errorLine: e.line,
-          };
-        }
-        await appendJournal({ p, key, ...result });
-      }
-      done++;
-      progress.tick();
-      opts.onTileDone?.(done);
-    }
-    await invalidateFrom(plan.length); // a longer journal from an earlier, larger plan
-  } finally {
-    imagesW.close();
-    for (const w of maskW.values()) w.close();
-    journalFile.close();
+    while (off < bytes.length) off += await this.file.write(bytes.subarray(off));
+    this.entries.push(e);
+    this.lineOffsets.push(this.lineOffsets[this.lineOffsets.length - 1] + bytes.length);
+    this.validUpTo = this.entries.length;
   }
+
+  close(): void {
+    this.images.close();
+    for (const w of this.masks.values()) w.close();
+    this.file.close();
+  }
+}
+
+/** Reads plan entries' image files one ahead of the one being processed. */
+class Prefetcher {
+  #pending = new Map<number, Promise<Uint8Array>>();
+  constructor(private readonly plan: PlanEntry[]) {}
+
+  async read(p: number): Promise<Uint8Array> {
+    const path = this.plan[p].path;
+    const pending = this.#pending.get(p) ?? readInputFile(path, "an image file");
+    this.#pending.delete(p);
+    if (p + 1 < this.plan.length && !this.#pending.has(p + 1)) {
+      const next = readInputFile(this.plan[p + 1].path, "an image file");
+      next.catch(() => {}); // surfaces when awaited in its turn
+      this.#pending.set(p + 1, next);
+    }
+    return await pending;
+  }
+}
+
+/** What rasterising a tile needs besides the tile. */
+interface TileContext {
+  s: Settings;
+  out: string;
+  journal: Journal;
+  /** Full-resolution scratch masks, reused from tile to tile. */
+  fullMask: Uint8Array;
+  scratch: Uint8Array;
+}
+
+/** Rasterises, scales and writes one tile; returns its journal entry (without p/key). */
+async function processTile(
+  ctx: TileContext,
+  entry: PlanEntry,
+  t: TileAnnotations,
+  bytes: Uint8Array,
+  writeShards: boolean,
+): Promise<Omit<JournalEntry, "p" | "key">> {
+  const { s, fullMask } = ctx;
+  const img = decodeImage(bytes, entry.path);
+  if (img.width !== SOURCE_TILE_PX || img.height !== SOURCE_TILE_PX) {
+    return { id: entry.id, status: "size", width: img.width, height: img.height };
+  }
+  const rgb = downscaleArea(img.rgb, img.width, img.height, 3, s.factor);
+  const png: Record<string, string> = {};
+  const classPx: Record<string, number> = {};
+  let vesselPx = 0;
+  const masks: Uint8Array[] = [];
+  for (const cls of s.classes) {
+    fullMask.fill(0);
+    const rings: Ring[][] = t.annotations.filter((a) => a.type === cls).map((a) => a.rings);
+    rasterizePolygons(fullMask, SOURCE_TILE_PX, SOURCE_TILE_PX, rings, { scratch: ctx.scratch });
+    const m = downscaleMask(fullMask, SOURCE_TILE_PX, SOURCE_TILE_PX, s.factor);
+    let px = 0;
+    for (let i = 0; i < m.length; i++) px += m[i];
+    if (cls === "blood_vessel") vesselPx = px;
+    else classPx[cls] = px;
+    masks.push(m);
+    const view = new Uint8Array(m.length);
+    for (let i = 0; i < m.length; i++) view[i] = m[i] * 255;
+    const pngBytes = encodePng(view, s.tileSizePx, s.tileSizePx, 1, { filter: "none" });
+    png[cls] = sha256(pngBytes);
+    await writeFileAtomic(join(ctx.out, maskDir(cls), `${entry.id}.png`), pngBytes);
+  }
+  let index: number | undefined;
+  if (writeShards) {
+    index = await ctx.journal.images.append(rgb);
+    for (let k = 0; k < s.classes.length; k++) {
+      await ctx.journal.masks.get(s.classes[k])!.append(masks[k]);
+    }
+  }
+  return {
+    id: entry.id,
+    status: "kept",
+    index,
+    width: img.width,
+    height: img.height,
+    vesselPx,
+    classPx,
+    moments: tileMoments(rgb),
+    png,
+  };
+}
+
+/** A reused kept tile: rewrites its mask PNGs when one is missing or not the recorded bytes. */
+async function restoreMaskPngs(
+  ctx: TileContext,
+  old: JournalEntry,
+  entry: PlanEntry,
+  t: TileAnnotations,
+  bytes: Uint8Array,
+): Promise<void> {
+  for (const cls of ctx.s.classes) {
+    const f = join(ctx.out, maskDir(cls), `${entry.id}.png`);
+    if (!(await exists(f)) || (await sha256File(f)) !== old.png?.[cls]) {
+      await processTile(ctx, entry, t, bytes, false);
+      return;
+    }
+  }
+}
+
+/** A tile that failed with `--skip-invalid`: its journal entry. */
+function skippedEntry(id: string, e: InputError): Omit<JournalEntry, "p" | "key"> {
+  return {
+    id,
+    status: "skipped",
+    width: 0,
+    height: 0,
+    message: e.message,
+    errorFile: e.file,
+    errorLine: e.line,
+  };
+}
+
+/** Pass 2's shared state and outputs. */
+interface Pass2 {
+  ctx: TileContext;
+  layout: KaggleLayout;
+  plan: PlanEntry[];
+  optionsKey: string;
+  inputHashes: Record<string, string>;
+  skipped: Manifest["skipped"];
+  rel: (p: string) => string;
+}
+
+/**
+ * Pass 2: streams the annotations again, one tile at a time in plan order, reusing every tile
+ * whose journal entry matches its inputs. Returns how many tiles were reused.
+ */
+async function rasterizeTiles(p2: Pass2, opts: PrepareOptions): Promise<number> {
+  const { ctx, layout, plan, skipped } = p2;
+  const { journal } = ctx;
+  const planIndex = new Map(plan.map((e, p) => [e.id, p]));
+  const progress = new Progress("prepare", plan.length, { unit: "tiles", quiet: opts.quiet });
+  const files = new Prefetcher(plan);
+  let reused = 0, done = 0;
+  const skipInvalid = ctx.s.skipInvalid;
+  for await (
+    const t of readPolygons(layout.polygons, { onInvalid: skipInvalid ? () => {} : undefined })
+  ) {
+    const p = planIndex.get(t.id);
+    if (p === undefined || plan[p].line !== t.line) continue;
+    const entry = plan[p];
+    const bytes = await files.read(p);
+    const fileHash = sha256(bytes);
+    p2.inputHashes[p2.rel(entry.path)] = fileHash;
+    const key = sha256(`${p2.optionsKey}\n${fileHash}\n${JSON.stringify(t.annotations)}`);
+    const old = p < journal.validUpTo ? journal.entries[p] : undefined;
+    if (old && old.key === key && old.id === entry.id) {
+      reused++;
+      if (old.status === "kept") await restoreMaskPngs(ctx, old, entry, t, bytes);
+      if (old.status === "skipped") {
+        skipped.push({
+          file: old.errorFile ?? entry.path,
+          line: old.errorLine,
+          message: old.message ?? "",
+        });
+      }
+    } else {
+      await journal.invalidateFrom(p);
+      let result: Omit<JournalEntry, "p" | "key">;
+      try {
+        result = await processTile(ctx, entry, t, bytes, true);
+      } catch (e) {
+        if (!(e instanceof InputError) || !skipInvalid) throw e;
+        skipped.push({ file: e.file, line: e.line, message: e.message });
+        result = skippedEntry(entry.id, e);
+      }
+      await journal.append({ p, key, ...result });
+    }
+    done++;
+    progress.tick();
+    opts.onTileDone?.(done);
+  }
+  await journal.invalidateFrom(plan.length); // a longer journal from an earlier, larger plan
   progress.done();
   if (done !== plan.length) {
     throw new InputError(layout.polygons, undefined, "changed while it was being read");
   }
+  return reused;
+}
 
-  // Manifest: tiles, training statistics, summary.
+type PerSplit = Record<Split, { tiles: number; blank: number; vesselPx: number }>;
+
+/** The manifest's tiles, the training statistics and the per-split counts, from the journal. */
+function collectTiles(journal: JournalEntry[], plan: PlanEntry[], split: Map<string, Split>) {
   const tiles: PreparedTile[] = [];
   const nonStandardTiles: { id: string; width: number; height: number }[] = [];
   const stats = newStats();
-  const perSplit = {
+  const perSplit: PerSplit = {
     train: { tiles: 0, blank: 0, vesselPx: 0 },
     val: { tiles: 0, blank: 0, vesselPx: 0 },
   };
@@ -447,12 +544,17 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     if (e.vesselPx === 0) perSplit[s].blank++;
     if (s === "train") addMoments(stats, e.moments!);
   }
-  if (perSplit.train.tiles === 0) {
-    throw new InputError(layout.polygons, undefined, "no usable training tiles left");
-  }
-  const { mean, std } = finishStats(stats);
+  return { tiles, nonStandardTiles, stats, perSplit };
+}
 
-  // Final names: shards out of the work area, stale mask PNGs removed, manifest last.
+/** Final names: shards out of the work area and mask PNGs of tiles no longer kept removed. */
+async function publishShards(
+  out: string,
+  work: string,
+  shardFiles: string[],
+  classes: AnnotationType[],
+  tiles: PreparedTile[],
+): Promise<void> {
   for (const name of shardFiles) await Deno.rename(join(work, name), join(out, name));
   const keptIds = new Set(tiles.map((t) => `${t.id}.png`));
   for (const cls of classes) {
@@ -460,14 +562,25 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       if (f.isFile && !keptIds.has(f.name)) await Deno.remove(join(out, maskDir(cls), f.name));
     }
   }
-  const sortedHashes: Record<string, string> = {};
-  for (const k of Object.keys(inputHashes).sort()) sortedHashes[k] = inputHashes[k];
-  const tilePx = tileSizePx * tileSizePx;
-  const summaryCounts: Record<string, number> = {
+}
+
+/** The summary counts of the manifest. */
+function summaryCounts(
+  tileMeta: Map<string, TileMeta>,
+  plan: PlanEntry[],
+  collected: ReturnType<typeof collectTiles>,
+  skipped: number,
+  tilePx: number,
+): Record<string, number> {
+  const { perSplit, tiles, nonStandardTiles } = collected;
+  const planned = new Set(plan.map((e) => e.id));
+  const fraction = (s: Split) =>
+    perSplit[s].tiles ? perSplit[s].vesselPx / (perSplit[s].tiles * tilePx) : 0;
+  return {
     tilesInTileMeta: tileMeta.size,
     annotated: plan.length,
-    excludedNoAnnotation: [...tileMeta.keys()].filter((id) => !planIndex.has(id)).length,
-    skipped: skipped.length,
+    excludedNoAnnotation: [...tileMeta.keys()].filter((id) => !planned.has(id)).length,
+    skipped,
     nonStandardSize: nonStandardTiles.length,
     kept: tiles.length,
     blank: perSplit.train.blank + perSplit.val.blank,
@@ -475,13 +588,74 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     val: perSplit.val.tiles,
     trainBlank: perSplit.train.blank,
     valBlank: perSplit.val.blank,
-    trainVesselFraction: perSplit.train.tiles
-      ? perSplit.train.vesselPx / (perSplit.train.tiles * tilePx)
-      : 0,
-    valVesselFraction: perSplit.val.tiles
-      ? perSplit.val.vesselPx / (perSplit.val.tiles * tilePx)
-      : 0,
+    trainVesselFraction: fraction("train"),
+    valVesselFraction: fraction("val"),
   };
+}
+
+/**
+ * Runs the whole preparation. Throws `InputError` on the first bad input unless `skipInvalid`,
+ * and `UsageError` when the split is impossible.
+ *
+ * @example
+ * ```ts ignore
+ * import { prepare } from "./prepare.ts";
+ * const { manifest } = await prepare({ data: "fixtures/kaggle-mini", out: "out/prepared", scale: 0.25 });
+ * console.log(manifest.stats.mean);
+ * ```
+ */
+export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
+  const s = resolveSettings(opts);
+  const { scale, classes, tileSizePx, splitMethod, valFraction, seed, skipInvalid } = s;
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const layout = kaggleLayout(opts.data);
+  const rel = (p: string) => relative(opts.data, p) || p;
+  const skipped: Manifest["skipped"] = [];
+  const onInvalid = skipInvalid
+    ? (err: InputError) => skipped.push({ file: err.file, line: err.line, message: err.message })
+    : undefined;
+
+  const tileMeta = await readTileMeta(layout.tileMeta);
+  const plan = await planTiles(layout, tileMeta, rel, onInvalid);
+  const split = splitPlan(plan, s);
+  const inputHashes: Record<string, string> = {};
+  for (const p of [layout.polygons, layout.tileMeta, layout.wsiMeta]) {
+    if (await exists(p)) inputHashes[rel(p)] = await sha256File(p);
+  }
+
+  const out = opts.out;
+  const { work, shardFiles } = await openOutput(out, classes);
+  const optionsKey = sha256(
+    JSON.stringify({ format: 1, tool: denoJson.version, scale, classes, tileSizePx }),
+  );
+  const journal = await Journal.open(work, shardFiles, s);
+  const ctx: TileContext = {
+    s,
+    out,
+    journal,
+    fullMask: new Uint8Array(SOURCE_TILE_PX * SOURCE_TILE_PX),
+    scratch: new Uint8Array(SOURCE_TILE_PX * SOURCE_TILE_PX),
+  };
+  let reused: number;
+  try {
+    reused = await rasterizeTiles(
+      { ctx, layout, plan, optionsKey, inputHashes, skipped, rel },
+      opts,
+    );
+  } finally {
+    journal.close();
+  }
+
+  const collected = collectTiles(journal.entries, plan, split);
+  const { tiles, nonStandardTiles, stats, perSplit } = collected;
+  if (perSplit.train.tiles === 0) {
+    throw new InputError(layout.polygons, undefined, "no usable training tiles left");
+  }
+  const { mean, std } = finishStats(stats);
+  await publishShards(out, work, shardFiles, classes, tiles);
+  const sortedHashes: Record<string, string> = {};
+  for (const k of Object.keys(inputHashes).sort()) sortedHashes[k] = inputHashes[k];
+  const tilePx = tileSizePx * tileSizePx;
   const manifest: Manifest = {
     format: "vessel-seg-prepared",
     formatVersion: 1,
@@ -489,7 +663,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     command: opts.command ?? [],
     options: {
       data: opts.data,
-      out: opts.out,
+      out,
       scale,
       split: splitMethod,
       valFraction,
@@ -504,13 +678,13 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     shards: {
       images: "images.u8",
       masks: Object.fromEntries(classes.map((c) => [c, shardName(c)])),
-      imageStride,
-      maskStride,
+      imageStride: s.imageStride,
+      maskStride: s.maskStride,
     },
     split: { method: splitMethod, valFraction },
     stats: { mean, std, computedOn: "train", tiles: stats.tiles },
     tiles,
-    summary: summaryCounts,
+    summary: summaryCounts(tileMeta, plan, collected, skipped.length, tilePx),
     skipped,
     nonStandardTiles,
     inputHashes: sortedHashes,
