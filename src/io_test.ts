@@ -19,17 +19,37 @@ Deno.test("writeFileAtomic: creates parents, replaces content, leaves no temp fi
   }
 });
 
-Deno.test("writeFileAtomic: a failed write leaves the old file intact", async () => {
+Deno.test("writeFileAtomic: a write that fails half-way (full disk) leaves the old file intact", async () => {
   const dir = await Deno.makeTempDir();
+  const realWrite = Deno.writeFile;
   try {
     const path = `${dir}/x.txt`;
-    await writeFileAtomic(path, new Uint8Array([9]));
-    // Renaming onto a directory fails: the original must survive and no temp file remain.
+    await writeFileAtomic(path, new Uint8Array([9, 9, 9]));
+    // Every write now stores the first half of its bytes, then fails like a full disk. A
+    // non-atomic write to `path` would leave it holding the half.
+    // deno-lint-ignore no-explicit-any
+    (Deno as any).writeFile = async (p: string | URL, data: Uint8Array) => {
+      await realWrite(p, data.subarray(0, data.length >> 1));
+      throw new Deno.errors.WriteZero("no space left on device");
+    };
+    await assert.rejects(() => writeFileAtomic(path, new Uint8Array([1, 2, 3, 4])), /no space/);
+    // deno-lint-ignore no-explicit-any
+    (Deno as any).writeFile = realWrite;
+    assert.deepEqual(await Deno.readFile(path), new Uint8Array([9, 9, 9]));
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["x.txt"], "no temp file left");
+  } finally {
+    // deno-lint-ignore no-explicit-any
+    (Deno as any).writeFile = realWrite;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeFileAtomic: a rename that fails (a folder in the way) removes the temp file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
     await Deno.mkdir(`${dir}/d`);
     await assert.rejects(() => writeFileAtomic(`${dir}/d`, new Uint8Array([1])));
-    assert.deepEqual(await Deno.readFile(path), new Uint8Array([9]));
-    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(names, ["d", "x.txt"]);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["d"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

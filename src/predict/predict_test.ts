@@ -97,6 +97,64 @@ Deno.test("predictProbabilities: normalisation as in training, overlapping windo
   model.dispose();
 });
 
+/**
+ * Reference for a 3×3 "same" convolution run window by window: each window sees zeros outside
+ * itself, so pixels near a window's border get other logits than in a neighbouring window, and
+ * the rule for overlaps shows. Probabilities of the windows covering a pixel are averaged.
+ */
+function windowedReference(
+  img: RgbImage,
+  kernel: number[][][],
+  bias: number,
+  win: number,
+  starts: { xs: number[]; ys: number[] },
+): Float32Array {
+  const { width: w, height: h } = img;
+  const sum = new Float64Array(w * h), n = new Float64Array(w * h);
+  for (const y0 of starts.ys) {
+    for (const x0 of starts.xs) {
+      for (let y = y0; y < y0 + win; y++) {
+        for (let x = x0; x < x0 + win; x++) {
+          let z = bias;
+          for (let dy = -1; dy <= 1; dy++) {
+            for (let dx = -1; dx <= 1; dx++) {
+              const yy = y + dy, xx = x + dx;
+              if (yy < y0 || yy >= y0 + win || xx < x0 || xx >= x0 + win) continue; // zero padding
+              for (let c = 0; c < 3; c++) {
+                z += kernel[dy + 1][dx + 1][c] * (img.rgb[(yy * w + xx) * 3 + c] / 255);
+              }
+            }
+          }
+          sum[y * w + x] += sigmoid(z);
+          n[y * w + x]++;
+        }
+      }
+    }
+  }
+  return Float32Array.from(sum, (v, i) => v / n[i]);
+}
+
+Deno.test("predictProbabilities: overlapping windows are averaged (3×3 kernel, by hand)", () => {
+  const rng = new Rng(11);
+  const kernel = Array.from(
+    { length: 3 },
+    () => Array.from({ length: 3 }, () => [0, 1, 2].map(() => rng.uniform(-2, 2))),
+  );
+  const model = convModel(kernel, 0.1);
+  // 20×24 with 16 px windows: x starts 0 and 4 (columns 4–15 covered twice), y starts 0 and 8.
+  const img = randomImage(20, 24, 12);
+  const got = predictProbabilities(model, img, { tileSizePx: 16, normalize: null });
+  const want = windowedReference(img, kernel, 0.1, 16, { xs: [0, 4], ys: [0, 8] });
+  assertClose(got, want, 2e-6, "averaged overlaps");
+  // The rule matters here: at column 4 (the second window's border) averaging and "last window
+  // wins" differ by far more than the tolerance.
+  const last = windowedReference(img, kernel, 0.1, 16, { xs: [4], ys: [8] });
+  let gap = 0;
+  for (let y = 8; y < 16; y++) gap = Math.max(gap, Math.abs(want[y * 20 + 4] - last[y * 20 + 4]));
+  assert.ok(gap > 1e-2, `overlap rules differ by only ${gap}`);
+  model.dispose();
+});
+
 Deno.test("predictProbabilities: scale 0.5 = INTER_AREA downscale, model, bilinear back", () => {
   const model = convModel([[W1]], B1);
   const img = randomImage(24, 18, 5);

@@ -37,6 +37,18 @@ Deno.test("optim: RMSprop follows PyTorch (eps outside the sqrt, momentum buffer
   close(ws[1], 0.7391119, "step 2 (rounded by hand)");
 });
 
+Deno.test("optim: RMSprop's eps sits outside the square root (tiny gradients tell)", () => {
+  // g = 1e-6, momentum 0, lr 0.01, alpha 0.99, eps 1e-8, by hand:
+  // v = 0.01·1e-12 = 1e-14; √v = 1e-7; PyTorch: g/(√v + ε) = 1e-6/1.1e-7 = 9.0909…
+  // w = 1 − 0.01·9.0909 = 0.909091. With ε inside the root (tfjs): g/√(v + ε) = 1e-6/√(1.000001e-8)
+  // ≈ 0.01, w ≈ 0.9999: the two differ by 0.09, 5 orders above the tolerance.
+  const ws = run({ name: "rmsprop", lr: 0.01, momentum: 0, weightDecay: 0, clipNorm: 0 }, 1, [
+    1e-6,
+  ]);
+  close(ws[0], 1 - 0.01 * (1e-6 / (1e-7 + 1e-8)), "eps outside");
+  close(ws[0], 0.9090909, "by hand");
+});
+
 Deno.test("optim: Adam bias correction, SGD momentum, weight decay and clipping", () => {
   // Adam step 1 moves by lr·sign(g) (m̂ = g, v̂ = g²): 1 − 0.1 = 0.9
   const a = run({ name: "adam", lr: 0.1, momentum: 0, weightDecay: 0, clipNorm: 0 }, 1, [3, 3]);
