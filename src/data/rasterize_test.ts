@@ -44,6 +44,46 @@ function edgeDistance(x: number, y: number, annotations: Case["annotations"]): n
   return best;
 }
 
+/** True when the point lies on segment a–b (integer coordinates: exact arithmetic). */
+function onSegment(px: number, py: number, a: readonly number[], b: readonly number[]): boolean {
+  const cross = (b[0] - a[0]) * (py - a[1]) - (b[1] - a[1]) * (px - a[0]);
+  return cross === 0 && px >= Math.min(a[0], b[0]) && px <= Math.max(a[0], b[0]) &&
+    py >= Math.min(a[1], b[1]) && py <= Math.max(a[1], b[1]);
+}
+
+/** Even-odd rule by a ray towards +x, one ring. */
+function insideRing(px: number, py: number, ring: readonly (readonly number[])[]): boolean {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [ax, ay] = ring[j], [bx, by] = ring[i];
+    if ((ay > py) !== (by > py) && px < ax + ((py - ay) * (bx - ax)) / (by - ay)) inside = !inside;
+  }
+  return inside;
+}
+
+/**
+ * The documented rule (module doc of rasterize.ts), pixel by pixel, by a direct point-in-polygon
+ * test written independently of the scanline fill: pixel (x, y) is set when, for some annotation,
+ * its centre (x, y) is on ring 0 or inside it by the even-odd rule, and not strictly inside a hole
+ * (a hole's boundary stays set).
+ */
+function referenceMask(c: Case): Uint8Array {
+  const m = new Uint8Array(c.width * c.height);
+  for (let y = 0; y < c.height; y++) {
+    for (let x = 0; x < c.width; x++) {
+      m[y * c.width + x] = c.annotations.some(([outer, ...holes]) => {
+          const on = (r: readonly (readonly number[])[]) =>
+            r.some((_, i) => onSegment(x, y, r[i], r[(i + 1) % r.length]));
+          if (!on(outer) && !insideRing(x, y, outer)) return false;
+          return !holes.some((h) => !on(h) && insideRing(x, y, h));
+        })
+        ? 1
+        : 0;
+    }
+  }
+  return m;
+}
+
 const cases: Case[] = JSON.parse(await Deno.readTextFile(new URL("raster_cases.json", GOLDEN)))
   .cases;
 
@@ -75,6 +115,12 @@ for (const c of cases) {
         `farthest ${worst.toFixed(3)} px (L∞) from an edge`,
     );
     assert.equal(outsideBand, 0, `${outsideBand} disagreeing pixels lie outside the 1-px band`);
+    // The band alone would accept an empty mask where every pixel is near an edge (tiny3,
+    // thin_diagonal); the pixel-by-pixel reference of the documented rule accepts no difference.
+    const ref = referenceMask(c);
+    let refDiffer = 0;
+    for (let i = 0; i < mask.length; i++) if (mask[i] !== ref[i]) refDiffer++;
+    assert.equal(refDiffer, 0, `${refDiffer} px differ from the point-in-polygon reference`);
   });
 }
 
