@@ -13,6 +13,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { prerequisite } from "../src/prerequisite.ts";
 import * as tf from "@tensorflow/tfjs";
 import { chromium } from "playwright-core";
 import { resolveModel, startServer } from "../tasks/serve.ts";
@@ -33,7 +34,11 @@ const MAX_FLIPPED_SHARE = 0.005;
 /** Largest tolerated probability difference (WebGL float32 vs CPU). */
 const MAX_PROB_DIFF = 1e-3;
 
-const haveChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
+const haveChromium = prerequisite(
+  CHROMIUM,
+  await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false),
+  "install Debian's chromium (.ci/install-chromium.sh does)",
+);
 if (!haveChromium) {
   console.log(
     `web/e2e_test.ts: skipped: ${CHROMIUM} not found (install it with apt-get install -y chromium)`,

@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { prerequisite } from "../../prerequisite.ts";
 import { Rng } from "../../rng.ts";
 import { initBackend } from "../backends.ts";
 
@@ -28,15 +29,23 @@ export function relL2(a: Float32Array, b: Float32Array): number {
   return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
 }
 
-/** Whether `navigator.gpu` gives any adapter (hardware or software). */
+/**
+ * Whether `navigator.gpu` gives any adapter (hardware or software). With `CI=true` a missing one
+ * is a failing test ({@linkcode prerequisite}).
+ */
 export async function hasWebGpuAdapter(): Promise<boolean> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
-  if (gpu === undefined) return false;
+  let found = false;
   try {
-    return (await gpu.requestAdapter()) !== null;
+    found = gpu !== undefined && (await gpu.requestAdapter()) !== null;
   } catch {
-    return false;
+    found = false;
   }
+  return prerequisite(
+    "a WebGPU adapter",
+    found,
+    "install Debian's mesa-vulkan-drivers and libvulkan1 (.ci/run does)",
+  );
 }
 
 /**
