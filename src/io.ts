@@ -24,6 +24,8 @@ function tempName(path: string): string {
  * import { writeFileAtomic } from "./io.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/a/b.bin`, new Uint8Array([1, 2, 3]));
+ * console.assert((await Deno.readFile(`${dir}/a/b.bin`)).join() === "1,2,3");
+ * console.assert([...Deno.readDirSync(`${dir}/a`)].length === 1); // no temp file left
  * ```
  */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {

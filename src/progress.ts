@@ -36,6 +36,7 @@ export function formatDuration(seconds: number): string {
  * import { Progress } from "./progress.ts";
  * const p = new Progress("prepare", 3, { quiet: true });
  * p.tick(); p.tick(); p.tick();
+ * console.assert(p.count === 3);
  * p.done();
  * ```
  */

@@ -36,7 +36,9 @@ export class ShardWriter {
    * const dir = await Deno.makeTempDir();
    * const w = await ShardWriter.open(`${dir}/masks.u8`, 4);
    * await w.append(new Uint8Array([0, 1, 1, 0]));
+   * console.assert(w.count === 1);
    * w.close();
+   * console.assert((await Deno.stat(`${dir}/masks.u8`)).size === 4);
    * ```
    */
   static async open(path: string, stride: number, keepRecords = 0): Promise<ShardWriter> {

@@ -178,7 +178,9 @@ export function renderPlannedTile(
  * ```ts
  * import { writeSynthDataset } from "./synth_dataset.ts";
  * const dir = await Deno.makeTempDir();
- * await writeSynthDataset(`${dir}/kaggle`, { tiles: 2, seed: 1, testTiles: 0, sizePx: 64 });
+ * const s = await writeSynthDataset(`${dir}/kaggle`, { tiles: 2, seed: 1, testTiles: 0, sizePx: 64 });
+ * console.assert(s.tiles === 2 && s.testTiles === 0);
+ * console.assert((await Deno.readTextFile(`${dir}/kaggle/tile_meta.csv`)).split("\n")[0].startsWith("id,"));
  * ```
  */
 export async function writeSynthDataset(

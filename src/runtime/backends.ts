@@ -140,7 +140,7 @@ function configureWasm(): void {
  * @example
  * ```ts
  * import { wantedWasmThreads } from "./backends.ts";
- * console.log(wantedWasmThreads(2)); // 2
+ * console.assert(wantedWasmThreads(2) === 2);
  * ```
  */
 export function wantedWasmThreads(wasmThreads?: number): number {
