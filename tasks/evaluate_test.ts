@@ -17,6 +17,8 @@ const TINY_ARGS = ["--preset", "tiny", "--depth", "2", "--base-filters", "4"];
 tf.enableProdMode();
 await initBackend("wasm");
 
+/** The run validates at 0.7, not the default 0.5: evaluate must use the run's threshold. */
+const SAVED_THRESHOLD = 0.7;
 const root = await Deno.makeTempDir({ prefix: "vessel-seg-evaluate-" });
 const prepared = join(root, "prepared");
 const run = join(root, "run");
@@ -37,6 +39,8 @@ assert.equal(
     "1",
     "--backend",
     "wasm",
+    "--threshold",
+    String(SAVED_THRESHOLD),
   ], silent),
   0,
 );
@@ -119,7 +123,7 @@ Deno.test("evaluate: scores equal a recount from the checkpoints' own prediction
       tf.dispose(logits);
       let tp = 0, fp = 0, fn = 0, tn = 0;
       for (let i = 0; i < px; i++) {
-        const p = 1 / (1 + Math.exp(-z[i])) > 0.5;
+        const p = 1 / (1 + Math.exp(-z[i])) > SAVED_THRESHOLD;
         const g = masks[t.index * px + i] === 1;
         if (p && g) tp++;
         else if (p) fp++;

@@ -170,6 +170,35 @@ Deno.test("predict: masks, probabilities and a submission for a folder of TIFF t
   assert.ok(ap >= 0 && ap <= tp / Math.max(1, gt) + 1e-9, `AP ${ap} ≤ recall ${tp}/${gt}`);
 });
 
+Deno.test("predict: the run's saved threshold is the default, --threshold overrides it", async () => {
+  const m = convModel([[KERNEL]], BIAS);
+  const saved = await writeRunAround(join(root, "saved-0.8"), m, {
+    scale: 0.25,
+    tileSizePx: 32,
+    normalize: "none",
+    threshold: 0.8,
+  });
+  m.dispose();
+  const tile = `${MINI}/train/1563c8dbe8b5.tif`;
+  const p = handProbabilities((await readImage(tile)).rgb, 512);
+  for (const [extra, t] of [[[], 0.8], [["--threshold", "0.3"], 0.3]] as const) {
+    const out = join(root, `out-threshold-${t}`);
+    let result: PredictFilesResult | undefined;
+    const args = ["--model", saved.run, "--input", tile, "--out", out, "--quiet", ...extra];
+    assert.equal(await main(args, { ...silent, onResult: (r) => (result = r) }), 0);
+    assert.equal(result?.threshold, t);
+    const mask = grey(await Deno.readFile(join(out, "masks", "1563c8dbe8b5.png")), "mask");
+    let wrong = 0, set = 0;
+    for (let i = 0; i < p.length; i++) {
+      if (Math.abs(p[i] - t) < 1e-5) continue;
+      if (mask.v[i] !== (p[i] > t ? 255 : 0)) wrong++;
+      if (mask.v[i]) set++;
+    }
+    assert.equal(wrong, 0, `threshold ${t}`);
+    assert.ok(set > 0 && set < p.length, `threshold ${t}: ${set} px set, a real split`);
+  }
+});
+
 Deno.test("predict: --min-area and --dilate shape the submission's instances", async () => {
   const out = join(root, "out-dilate");
   const tile = `${MINI}/train/1563c8dbe8b5.tif`;

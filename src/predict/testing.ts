@@ -21,6 +21,8 @@ export interface FabricatedRunOptions {
   tileSizePx?: number;
   /** Default "dataset". */
   normalize?: "none" | "dataset";
+  /** The threshold the run saves. Default 0.5. */
+  threshold?: number;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function writeRunAround(
     out: run,
     model: { depth: 2, baseFilters: 4 },
     normalize: opts.normalize ?? "dataset",
+    threshold: opts.threshold ?? 0.5,
   });
   const { mean, std } = manifest.stats;
   await saveCheckpoint(run, "epoch-0001", {
