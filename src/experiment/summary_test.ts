@@ -91,6 +91,20 @@ Deno.test("summary, loss: combo ahead of BCE and focal agrees with the study", (
   assert.match(text, /combo beat BCE and focal — this run agrees/);
 });
 
+Deno.test("summary: final DSCs are the last epoch's, not the best (by hand)", () => {
+  const s = summarizeQuestion(
+    "loss",
+    results("loss", {
+      bce: fakeLog([[0.5, 0.70, 10], [0.4, 0.55, 20]]), // best 0.70 at epoch 1, final 0.55
+      focal: fakeLog([[0.1, 0.50, 10], [0.05, 0.65, 20]]),
+      combo: fakeLog([[0.7, 0.80, 10], [0.6, 0.75, 20]]), // best 0.80, final 0.75
+    }),
+  );
+  const text = s.sentences.join("\n");
+  assert.ok(text.includes("Final DSCs: BCE 0.550, focal 0.650, combo 0.750."), text);
+  assert.ok(text.includes("Highest best validation DSC: combo, 0.800 at epoch 1"), text);
+});
+
 Deno.test("summary, loss: BCE ahead disagrees; a gap under 0.01 is a tie", () => {
   const bceWins = summarizeQuestion(
     "loss",
