@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { dirname } from "node:path";
-import { InputError } from "./errors.ts";
+import { dirname, join, resolve, sep } from "node:path";
+import { InputError, UsageError } from "./errors.ts";
 
 let counter = 0;
 
@@ -142,5 +142,153 @@ export async function readJson<T = unknown>(path: string, what?: string): Promis
     return JSON.parse(text) as T;
   } catch (e) {
     throw new InputError(path, undefined, `bad JSON: ${oneLine((e as Error).message)}`);
+  }
+}
+
+/** An output folder a task holds while it writes (see {@linkcode claimOutput}). */
+export interface OutputClaim {
+  /** The folder. */
+  dir: string;
+  /** True when the folder did not exist before this task made it. */
+  created: boolean;
+  /** Removes the lock. */
+  release(): Promise<void>;
+  /** After a failure: removes the folder when this task made it, and the lock. */
+  abandon(): Promise<void>;
+}
+
+/** Name of the lock file a task keeps in its output folder while it writes. */
+export const LOCK_FILE = ".vessel-seg.lock";
+
+async function realOrAbsolute(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+const isWithin = (inner: string, outer: string) =>
+  inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
+
+function processAlive(pid: number): boolean {
+  if (pid === Deno.pid) return true;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses an output folder `dir` that is one of `inputs`, holds one, or is the folder of an input
+ * file: writing there could replace an input.
+ *
+ * @throws {UsageError} naming the flag and the input
+ */
+export async function checkNotOverInputs(
+  dir: string,
+  inputs: readonly string[],
+  flag: string,
+): Promise<void> {
+  const out = await realOrAbsolute(dir);
+  for (const input of inputs) {
+    const inPath = await realOrAbsolute(input);
+    const inFolder = (await Deno.stat(inPath).then((s) => s.isDirectory, () => true))
+      ? inPath
+      : dirname(inPath);
+    if (isWithin(inFolder, out)) {
+      throw new UsageError(
+        `${flag} ${dir} would write over the input ${input}; choose a folder outside the inputs`,
+      );
+    }
+  }
+}
+
+/**
+ * Claims `dir` as a task's output folder, before anything is written: refuses a file in its
+ * place, a folder that is one of the task's `inputs` (or holds one, or is the folder of an input
+ * file) so that no input is ever written over, and a folder another running process holds (its
+ * pid is named; the lock of a dead process is taken over). Creates the folder and a lock file
+ * `.vessel-seg.lock` in it.
+ *
+ * @throws {InputError} naming the folder, or a `UsageError` for an input in the way
+ *
+ * @example
+ * ```ts
+ * import { claimOutput } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * const claim = await claimOutput(`${dir}/out`, { inputs: [`${dir}/in`] });
+ * const second = await claimOutput(`${dir}/out`).catch((e) => e.message);
+ * console.assert(second.includes(`in use by process ${Deno.pid}`));
+ * await claim.release();
+ * ```
+ */
+export async function claimOutput(
+  dir: string,
+  opts: { inputs?: readonly string[]; flag?: string } = {},
+): Promise<OutputClaim> {
+  const flag = opts.flag ?? "--out";
+  let created = false;
+  try {
+    const info = await Deno.stat(dir);
+    if (!info.isDirectory) {
+      throw new InputError(dir, undefined, `is a file; ${flag} needs a folder`);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    created = true;
+  }
+  await checkNotOverInputs(dir, opts.inputs ?? [], flag);
+  await Deno.mkdir(dir, { recursive: true });
+  const lock = join(dir, LOCK_FILE);
+  for (let attempt = 0;; attempt++) {
+    try {
+      const f = await Deno.open(lock, { write: true, createNew: true });
+      await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
+      f.close();
+      break;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists) || attempt > 2) throw e;
+      const pid = Number((await Deno.readTextFile(lock).catch(() => "")).trim());
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+        if (created) await Deno.remove(dir).catch(() => {});
+        throw new InputError(dir, undefined, `in use by process ${pid} (lock ${lock})`);
+      }
+      await Deno.remove(lock).catch(() => {}); // a dead process's lock: take it over
+    }
+  }
+  const release = async () => {
+    await Deno.remove(lock).catch(() => {});
+  };
+  return {
+    dir,
+    created,
+    release,
+    abandon: async () => {
+      if (created) await Deno.remove(dir, { recursive: true }).catch(() => {});
+      else await release();
+    },
+  };
+}
+
+/**
+ * Runs `fn` holding `dir` as the output folder ({@linkcode claimOutput}); when `fn` throws, a
+ * folder this call made is removed again, so a failed run leaves nothing behind.
+ */
+export async function withOutput<T>(
+  dir: string,
+  opts: { inputs?: readonly string[]; flag?: string },
+  fn: (claim: OutputClaim) => Promise<T>,
+): Promise<T> {
+  const claim = await claimOutput(dir, opts);
+  try {
+    const result = await fn(claim);
+    await claim.release();
+    return result;
+  } catch (e) {
+    await claim.abandon();
+    throw e;
   }
 }

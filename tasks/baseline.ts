@@ -18,6 +18,7 @@
  * @module
  */
 import { defineTask, flag, QUIET, runMain, taskMain } from "../src/cli.ts";
+import { withOutput } from "../src/io.ts";
 import { REDUCTIONS } from "../src/metrics/reduce.ts";
 import { writeBaselineReport } from "../src/baseline/report.ts";
 
@@ -48,15 +49,16 @@ export const BASELINE = defineTask({
 
 /** Entry point; returns the exit code. */
 export const main: (args: string[]) => Promise<number> = taskMain(BASELINE, async (f) => {
-  const md = await writeBaselineReport({
-    preparedDir: f.prepared,
-    outDir: f.out,
-    split: f.split,
-    mode: f.mode,
-    seed: f.seed,
-    invert: f.invert,
-    quiet: f.quiet,
-  });
+  const md = await withOutput(f.out, { inputs: [f.prepared] }, () =>
+    writeBaselineReport({
+      preparedDir: f.prepared,
+      outDir: f.out,
+      split: f.split,
+      mode: f.mode,
+      seed: f.seed,
+      invert: f.invert,
+      quiet: f.quiet,
+    }));
   console.log(md);
   return 0;
 });

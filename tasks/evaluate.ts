@@ -19,6 +19,8 @@
 import * as cli from "../src/cli.ts";
 import { flag, QUIET, type TaskOptions } from "../src/cli.ts";
 import { type EvaluateResult, evaluateRun } from "../src/evaluate/run.ts";
+import { join } from "node:path";
+import { withOutput } from "../src/io.ts";
 import { toMarkdown } from "../src/report/table.ts";
 import { BACKEND_FLAG } from "../src/runtime/backends.ts";
 
@@ -78,7 +80,13 @@ export const main: (args: string[], opts?: EvaluateMainOptions) => Promise<numbe
   EVALUATE,
   async (f, opts) => {
     const { keepBackend, log } = opts;
-    const result = await evaluateRun({ ...cli.camelFlags(f), keepBackend, log });
+    const out = f.out ?? join(f.run, "eval");
+    const inputs = [f.prepared, ...(f.baseline === undefined ? [] : [f.baseline])];
+    const result = await withOutput(
+      out,
+      { inputs },
+      () => evaluateRun({ ...cli.camelFlags(f), out, keepBackend, log }),
+    );
     cli.deliver(opts, result, toMarkdown(result.table), `report: ${result.reportPath}`);
     return 0;
   },

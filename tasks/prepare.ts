@@ -10,6 +10,7 @@
  */
 import { defineTask, flag, QUIET, runMain, taskMain } from "../src/cli.ts";
 import { UsageError } from "../src/errors.ts";
+import { withOutput } from "../src/io.ts";
 import { ALL_CLASSES, prepare } from "../src/data/prepare.ts";
 
 /** The command line of `deno task prepare`. */
@@ -67,18 +68,19 @@ export const main: (args: string[]) => Promise<number> = taskMain(
         `--val-fraction must be between 0 and 1 (exclusive), got ${valFraction}`,
       );
     }
-    await prepare({
-      data: f.data,
-      out: f.out,
-      scale: Number(f.scale),
-      split: f.split,
-      valFraction,
-      seed: f.seed,
-      skipInvalid: f["skip-invalid"],
-      classes: f.classes ?? [],
-      command: ["deno", "task", "prepare", ...args],
-      quiet: f.quiet,
-    });
+    await withOutput(f.out, { inputs: [f.data] }, () =>
+      prepare({
+        data: f.data,
+        out: f.out,
+        scale: Number(f.scale),
+        split: f.split,
+        valFraction,
+        seed: f.seed,
+        skipInvalid: f["skip-invalid"],
+        classes: f.classes ?? [],
+        command: ["deno", "task", "prepare", ...args],
+        quiet: f.quiet,
+      }));
     return 0;
   },
 );

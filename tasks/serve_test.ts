@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputError, UsageError } from "../src/errors.ts";
+import { InputError, ResourceError, UsageError } from "../src/errors.ts";
 import { main, resolveModel, startServer } from "./serve.ts";
 
 const RUN = "fixtures/web/run";
@@ -110,4 +110,22 @@ Deno.test("main: --help, and flag errors", async () => {
   await assert.rejects(() => main(["--port", "70000"]), UsageError);
   await assert.rejects(() => main(["--bogus"]), UsageError);
   await assert.rejects(() => main(["--model", "fixtures/web/nope"]), InputError);
+});
+
+Deno.test("startServer: a port in use is one ResourceError line naming it", async () => {
+  const ac = new AbortController();
+  const first = await startServer({ port: 0, signal: ac.signal });
+  const port = Number(new URL(first.url).port);
+  try {
+    await assert.rejects(
+      () => startServer({ port, signal: ac.signal }),
+      (e: unknown) =>
+        e instanceof ResourceError &&
+        e.message ===
+          `port ${port} on 127.0.0.1 is in use; choose another --port (0 = any free one)`,
+    );
+  } finally {
+    ac.abort();
+    await first.server.finished;
+  }
 });

@@ -18,7 +18,9 @@
  *   hand-made data use them). An id on two lines is an error naming both lines.
  * - `coordinates` is a list of rings (the first the outline, later ones holes), each a list of
  *   `[x, y]` pairs. A list of bare points (one bracket level missing) or of nested lists (one too
- *   many) is a "wrong nesting" error. Coordinates must be finite numbers; non-integers are
+ *   many) is a "wrong nesting" error. Coordinates must be finite numbers within
+ *   ±{@linkcode MAX_COORDINATE} (a tile is 512 px; larger values are bad data, and rasterising an
+ *   edge a thousand tiles long is wasted work); non-integers are
  *   accepted as they are (the real data are integers; a sub-pixel vertex is still well defined
  *   for rasterising), and coordinates outside the tile are accepted (rasterising clips them).
  *   A ring needs at least 3 points.
@@ -33,6 +35,9 @@ import { InputError } from "../errors.ts";
 import { readLines, splitCsvLine } from "./csv.ts";
 
 /** The annotation classes of the competition. */
+
+/** Largest absolute polygon coordinate accepted (pixels): 2 000 tiles of 512 px. */
+export const MAX_COORDINATE = 1_000_000;
 export const ANNOTATION_TYPES = ["blood_vessel", "glomerulus", "unsure"] as const;
 
 /** One of {@linkcode ANNOTATION_TYPES}. */
@@ -121,6 +126,9 @@ function parseAnnotation(a: unknown): Annotation | string {
           return `ring ${r} point ${p}: ${axis} must be a number, found ${describe(v)}`;
         }
         if (!Number.isFinite(v)) return `ring ${r} point ${p}: ${axis} is not finite (${v})`;
+        if (Math.abs(v) > MAX_COORDINATE) {
+          return `ring ${r} point ${p}: ${axis} is ${v}, outside ±${MAX_COORDINATE}`;
+        }
       }
       points[p] = [pt[0], pt[1]];
     }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { imageSizeProblem } from "./limits.ts";
 import { deflateSync, inflateSync } from "node:zlib";
 import { InputError } from "../errors.ts";
 import type { RgbImage } from "./rgb_image.ts";
@@ -93,7 +94,8 @@ export function decodePng(bytes: Uint8Array, name: string): RgbImage {
       if (data[10] !== 0 || data[11] !== 0) fail("unknown compression or filter method");
       if (data[12] !== 0) fail("interlaced (Adam7) PNGs are not supported");
       if (width === 0 || height === 0) fail(`empty image: ${width}×${height}`);
-      if (width * height > 1 << 28) fail(`image of ${width}×${height} pixels is too large`);
+      const tooLarge = imageSizeProblem(width, height);
+      if (tooLarge !== undefined) fail(`image ${tooLarge}`);
     } else if (type === "PLTE") {
       palette = data;
     } else if (type === "IDAT") {

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { imageSizeProblem } from "./limits.ts";
 import { inflateSync } from "node:zlib";
 import { InputError } from "../errors.ts";
 import type { RgbImage } from "./rgb_image.ts";
@@ -195,7 +196,8 @@ export function decodeTiff(bytes: Uint8Array, name: string): RgbImage {
   const width = one(TAG.width, "ImageWidth");
   const height = one(TAG.height, "ImageLength");
   if (width === 0 || height === 0) fail(`empty image: ${width}×${height}`);
-  if (width * height > 1 << 28) fail(`image of ${width}×${height} pixels is too large`);
+  const tooLarge = imageSizeProblem(width, height);
+  if (tooLarge !== undefined) fail(`image ${tooLarge}`);
   const spp = one(TAG.samplesPerPixel, "SamplesPerPixel", 1);
   if (spp < 1 || spp > 4) fail(`SamplesPerPixel is ${spp}; only 1 to 4 samples are supported`);
   const bits = ints(TAG.bitsPerSample, "BitsPerSample") ?? [1];

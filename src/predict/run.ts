@@ -16,7 +16,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { readImage } from "../data/image.ts";
 import { encodePng } from "../data/png.ts";
 import { InputError, UsageError } from "../errors.ts";
-import { writeFileAtomic, writeTextFileAtomic } from "../io.ts";
+import { checkNotOverInputs, claimOutput, writeFileAtomic, writeTextFileAtomic } from "../io.ts";
 import { Progress } from "../progress.ts";
 import { type BackendChoice, initBackend } from "../runtime/backends.ts";
 import { binarize } from "../metrics/binarize.ts";
@@ -144,6 +144,9 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
     }
   }
   const inputs = await resolveInputs(opts.inputs);
+  if (opts.submission !== undefined) {
+    await checkNotOverInputs(dirname(opts.submission), opts.inputs, "--submission");
+  }
   tf.enableProdMode();
   let backend = tf.getBackend();
   if (!opts.keepBackend) backend = (await initBackend(opts.backend ?? "auto", { log: say })).name;
@@ -160,9 +163,13 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
   );
   const lines: string[] = [SUBMISSION_HEADER];
   let instances = 0;
+  // Outputs go to a staging folder inside --out and are moved into place only once every tile
+  // has been read and predicted: a bad tile among good ones leaves no new file behind.
+  const claim = await claimOutput(opts.out, { inputs: [...opts.inputs, loaded.dir] });
+  const stage = join(opts.out, `.predict-${Deno.pid}`);
   try {
-    await Deno.mkdir(join(opts.out, "masks"), { recursive: true });
-    await Deno.mkdir(join(opts.out, "prob"), { recursive: true });
+    await Deno.mkdir(join(stage, "masks"), { recursive: true });
+    await Deno.mkdir(join(stage, "prob"), { recursive: true });
     const progress = new Progress("predict", inputs.length, { unit: "tiles", quiet: opts.quiet });
     for (const { id, path } of inputs) {
       const image = await readImage(path);
@@ -179,14 +186,8 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
       for (let i = 0; i < prob.length; i++) {
         probU8[i] = Math.round(Math.min(1, Math.max(0, prob[i])) * 255);
       }
-      await writeFileAtomic(
-        join(opts.out, "masks", `${id}.png`),
-        encodePng(maskU8, width, height, 1),
-      );
-      await writeFileAtomic(
-        join(opts.out, "prob", `${id}.png`),
-        encodePng(probU8, width, height, 1),
-      );
+      await writeFileAtomic(join(stage, "masks", `${id}.png`), encodePng(maskU8, width, height, 1));
+      await writeFileAtomic(join(stage, "prob", `${id}.png`), encodePng(probU8, width, height, 1));
       if (opts.submission !== undefined) {
         const found = extractInstances(prob, width, height, {
           threshold,
@@ -199,13 +200,23 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
       progress.tick();
     }
     progress.done();
+    for (const sub of ["masks", "prob"]) {
+      await Deno.mkdir(join(opts.out, sub), { recursive: true });
+      for (const { id } of inputs) {
+        await Deno.rename(join(stage, sub, `${id}.png`), join(opts.out, sub, `${id}.png`));
+      }
+    }
+    if (opts.submission !== undefined) {
+      await Deno.mkdir(dirname(opts.submission), { recursive: true });
+      await writeTextFileAtomic(opts.submission, lines.join("\n") + "\n");
+    }
+    await claim.release();
+  } catch (e) {
+    await claim.abandon();
+    throw e;
   } finally {
     loaded.model.dispose();
-  }
-  if (opts.submission !== undefined) {
-    const dir = dirname(opts.submission);
-    await Deno.mkdir(dir, { recursive: true });
-    await writeTextFileAtomic(opts.submission, lines.join("\n") + "\n");
+    await Deno.remove(stage, { recursive: true }).catch(() => {});
   }
   return {
     tiles: inputs.length,

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { imageSizeProblem } from "../data/limits.ts";
 import { readLines, splitCsvLine } from "../data/csv.ts";
 import { InputError } from "../errors.ts";
 import type { Instance } from "./instances.ts";
@@ -106,6 +107,8 @@ export async function readSubmission(path: string): Promise<SubmissionRow[]> {
     seen.set(id, line);
     const height = positiveInt(h, path, line, "height");
     const width = positiveInt(w, path, line, "width");
+    const tooLarge = imageSizeProblem(width, height);
+    if (tooLarge !== undefined) throw new InputError(path, line, `height, width: ${tooLarge}`);
     const tokens = preds.trim() === "" ? [] : preds.trim().split(/\s+/);
     if (tokens.length % 3 !== 0) {
       throw new InputError(

@@ -20,7 +20,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InputError } from "../errors.ts";
+import { InputError, ResourceError } from "../errors.ts";
 import { exists } from "../io.ts";
 import { describeArtifact } from "../model/artifact.ts";
 import type { ModelMeta } from "./model_meta.ts";
@@ -180,15 +180,25 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return new Response("not found\n", { status: 404 });
   };
   const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    {
-      hostname: "127.0.0.1",
-      port: opts.port,
-      signal: opts.signal,
-      onListen: (addr) => listening.resolve(addr),
-    },
-    handler,
-  );
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      {
+        hostname: "127.0.0.1",
+        port: opts.port,
+        signal: opts.signal,
+        onListen: (addr) => listening.resolve(addr),
+      },
+      handler,
+    );
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new ResourceError(
+        `port ${opts.port} on 127.0.0.1 is in use; choose another --port (0 = any free one)`,
+      );
+    }
+    throw e;
+  }
   const addr = await listening.promise;
   return { url: `http://127.0.0.1:${addr.port}/`, server };
 }

@@ -27,7 +27,7 @@ import { openPrepared, type PreparedDataset } from "../data/prepared_io.ts";
 import type { PreparedTile } from "../data/prepared.ts";
 import { type LossFn, makeLoss } from "../model/losses.ts";
 import { buildUNet, checkInputSize, countParams } from "../model/unet.ts";
-import { exists, writeJsonAtomic } from "../io.ts";
+import { claimOutput, exists, writeJsonAtomic } from "../io.ts";
 import { Progress } from "../progress.ts";
 import { Rng } from "../rng.ts";
 import { initBackend } from "../runtime/backends.ts";
@@ -90,23 +90,31 @@ const encoder = new TextEncoder();
  * ```
  */
 export async function train(config: TrainConfig, opts: RunOptions = {}): Promise<RunResult> {
-  if (await exists(join(config.out, "log.jsonl"))) {
-    throw new UsageError(
-      `${config.out} already holds a run (log.jsonl); continue it with --resume ${config.out} or choose another --out`,
-    );
-  }
-  const created = !(await exists(config.out));
-  await Deno.mkdir(config.out, { recursive: true });
-  await writeJsonAtomic(join(config.out, "config.json"), config);
+  const claim = await claimOutput(config.out, { inputs: [config.prepared] });
   try {
+    if (await exists(join(config.out, "log.jsonl"))) {
+      if ((await latestCheckpoint(config.out)) !== undefined) {
+        throw new UsageError(
+          `${config.out} already holds a run (log.jsonl); continue it with --resume ${config.out} or choose another --out`,
+        );
+      }
+      // A run killed before its first checkpoint: nothing to resume, so start it afresh.
+      (opts.log ?? ((l: string) => console.error(l)))(
+        `train: ${config.out} holds a run that stopped before its first checkpoint; starting afresh`,
+      );
+      await removeFailedRun(config.out, false);
+    }
     return await runLoop(config, undefined, opts);
   } catch (e) {
     // A run that failed before its first checkpoint (bad data, a full wasm heap) leaves nothing
     // behind, so the same command can be rerun once the cause is fixed.
-    if ((await latestCheckpoint(config.out)) === undefined) {
-      await removeFailedRun(config.out, created);
+    if ((await latestCheckpoint(config.out).catch(() => undefined)) === undefined) {
+      await claim.release();
+      await removeFailedRun(config.out, claim.created);
     }
     throw e;
+  } finally {
+    await claim.release();
   }
 }
 
@@ -140,8 +148,12 @@ export async function resume(
   if (overrides.epochs !== undefined) config.epochs = overrides.epochs;
   if (overrides.backend !== undefined) config.backend = overrides.backend;
   if (overrides.prepared !== undefined) config.prepared = overrides.prepared;
-  await writeJsonAtomic(join(run, "config.json"), config);
-  return await runLoop(config, { dir, ...ckpt }, opts);
+  const claim = await claimOutput(run, { inputs: [config.prepared], flag: "--resume" });
+  try {
+    return await runLoop(config, { dir, ...ckpt }, opts);
+  } finally {
+    await claim.release();
+  }
 }
 
 /**
@@ -333,8 +345,31 @@ async function announce(s: Session, from: FromCheckpoint | undefined): Promise<v
   });
 }
 
-/** Writes checkpoint `name` and logs it; any later checkpoint replaces `interrupted/`. */
+/** The number of non-finite values among the model's weights (batch-norm statistics included). */
+export async function nonFiniteWeights(model: tf.LayersModel): Promise<number> {
+  const count = tf.tidy(() =>
+    tf.addN(
+      model.weights.map((w) => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(w.read())), "int32"))),
+    )
+  );
+  try {
+    return (await count.data())[0];
+  } finally {
+    count.dispose();
+  }
+}
+
+/** A checkpoint was due but the weights are no longer finite: nothing is written. */
+class BrokenWeights extends Error {}
+
+/**
+ * Writes checkpoint `name` and logs it; any later checkpoint replaces `interrupted/`. Weights
+ * that are no longer finite (an update broke them although the loss was still finite) are never
+ * written: `BrokenWeights` is thrown and the run stops like a NaN loss.
+ */
 async function saveAs(s: Session, name: string): Promise<string> {
+  const bad = await nonFiniteWeights(s.model);
+  if (bad > 0) throw new BrokenWeights(`${bad} weights are NaN or infinite`);
   const path = await saveCheckpoint(s.config.out, name, {
     model: s.model,
     optimizer: await s.optimizer.getState(),
@@ -510,6 +545,11 @@ async function runLoop(
   opts: RunOptions,
 ): Promise<RunResult> {
   const s = await openSession(config, from, opts);
+  // Written once the run could start: a resume that fails to open leaves config.json as it was.
+  await writeJsonAtomic(join(config.out, "config.json"), config).catch((e) => {
+    s.close();
+    throw e;
+  });
   const unlisten = listenForInterrupt(s);
   try {
     await announce(s, from);
@@ -521,8 +561,21 @@ async function runLoop(
         unit: "tiles",
         quiet: opts.quiet,
       });
-      const stopped = await trainEpoch(s, epoch, order, progress) ??
-        await endEpoch(s, epoch, order.length, rng.state(), epochStart, progress);
+      let stopped: RunResult | undefined;
+      try {
+        stopped = await trainEpoch(s, epoch, order, progress) ??
+          await endEpoch(s, epoch, order.length, rng.state(), epochStart, progress);
+      } catch (e) {
+        if (!(e instanceof BrokenWeights)) throw e;
+        const where = s.checkpoint === undefined
+          ? "no checkpoint was written"
+          : `last good checkpoint: ${s.checkpoint}`;
+        const msg = `${e.message} after epoch ${epoch} (step ${s.state.step}); no checkpoint ` +
+          `written from them; ${where}`;
+        progress.done();
+        s.say(`error: ${msg}`);
+        return await stopWith(s, "nan", msg);
+      }
       if (stopped !== undefined) return stopped;
     }
     const v = s.lastVal;

@@ -12,7 +12,7 @@ import { validate } from "../model/score.ts";
 import { type ConfigOverrides, makeConfig, type TrainConfig } from "../model/run_config.ts";
 import { normalizationFor } from "../data/input.ts";
 import { batches } from "./data.ts";
-import { resume, train, trainStep } from "./loop.ts";
+import { nonFiniteWeights, resume, train, trainStep } from "./loop.ts";
 import { Optimizer } from "./optim.ts";
 import { writeTinyPrepared } from "../data/testing.ts";
 
@@ -245,10 +245,25 @@ Deno.test("train task: exit codes for bad flags, a tile size the depth cannot ta
   );
   assert.equal(await quiet(["--resume", join(root, "no-such-run")]), 1);
   assert.equal(await quiet(["--help"]), 0);
-  // a fresh run into a directory that already holds one
-  await Deno.mkdir(join(root, "taken"), { recursive: true });
+  // a fresh run into a folder that already holds one (with a checkpoint): refused
+  await Deno.mkdir(join(root, "taken", "checkpoints"), { recursive: true });
   await Deno.writeTextFile(join(root, "taken", "log.jsonl"), "");
+  await Deno.writeTextFile(
+    join(root, "taken", "checkpoints", "latest.json"),
+    '{"name": "epoch-0001", "epoch": 1, "batchInEpoch": 0}',
+  );
   assert.equal(await quiet([...tinyArgs, "--out", join(root, "taken")]), 2);
+  // a run killed before its first checkpoint (log.jsonl only): the same command starts afresh
+  await Deno.mkdir(join(root, "killed"), { recursive: true });
+  await Deno.writeTextFile(join(root, "killed", "log.jsonl"), '{"type":"start"}\n');
+  await Deno.writeTextFile(join(root, "killed", "config.json"), "{}");
+  assert.equal(await quiet([...tinyArgs, "--out", join(root, "killed")]), 0);
+  const log = await readLog(join(root, "killed"));
+  assert.equal(log.filter((r) => r.type === "start").length, 1, "the old log was replaced");
+  // --out naming a file: one line, exit 1, the file untouched
+  await Deno.writeTextFile(join(root, "a-file"), "x");
+  assert.equal(await quiet([...tinyArgs, "--out", join(root, "a-file")]), 1);
+  assert.equal(await Deno.readTextFile(join(root, "a-file")), "x");
 });
 
 Deno.test("train task: Ctrl-C writes a checkpoint and exits 130", async () => {
@@ -295,3 +310,19 @@ Deno.test("train task: Ctrl-C writes a checkpoint and exits 130", async () => {
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
+
+Deno.test("loop: nonFiniteWeights counts NaN/Inf among all weights, leak-free", async () => {
+  const model = buildUNet({ depth: 2, baseFilters: 4, batchNorm: true, seed: 1 });
+  const before = tf.memory().numTensors;
+  assert.equal(await nonFiniteWeights(model), 0);
+  const [w0, ...rest] = model.getWeights();
+  const broken = w0.dataSync().slice();
+  broken[0] = NaN;
+  broken[1] = Infinity;
+  const replaced = tf.tensor(broken, w0.shape);
+  model.setWeights([replaced, ...rest]);
+  replaced.dispose();
+  assert.equal(await nonFiniteWeights(model), 2);
+  assert.equal(tf.memory().numTensors, before);
+  model.dispose();
+});
