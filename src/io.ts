@@ -195,9 +195,9 @@ export async function checkNotOverInputs(
   const out = await realOrAbsolute(dir);
   for (const input of inputs) {
     const inPath = await realOrAbsolute(input);
-    const inFolder = (await Deno.stat(inPath).then((s) => s.isDirectory, () => true))
-      ? inPath
-      : dirname(inPath);
+    const isDir = await Deno.stat(inPath).then((s) => s.isDirectory, () => undefined);
+    if (isDir === undefined) continue; // a missing input is reported where it is read
+    const inFolder = isDir ? inPath : dirname(inPath);
     if (isWithin(inFolder, out)) {
       throw new UsageError(
         `${flag} ${dir} would write over the input ${input}; choose a folder outside the inputs`,

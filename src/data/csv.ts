@@ -31,11 +31,16 @@ export interface TextLine {
 export async function* readLines(path: string): AsyncGenerator<TextLine> {
   let file: Deno.FsFile;
   try {
+    // Opening a folder succeeds on Linux and fails only at the first read: look first.
+    if ((await Deno.stat(path)).isDirectory) {
+      throw new InputError(path, undefined, "is a folder, expected a file");
+    }
     file = await Deno.open(path, { read: true });
   } catch (e) {
+    if (e instanceof InputError) throw e;
     if (e instanceof Deno.errors.NotFound) throw new InputError(path, undefined, "no such file");
-    if (e instanceof Deno.errors.IsADirectory) {
-      throw new InputError(path, undefined, "is a directory, expected a file");
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new InputError(path, undefined, "cannot be read (permission denied)");
     }
     throw e;
   }

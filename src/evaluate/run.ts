@@ -34,6 +34,7 @@ import {
   inferenceMeta,
   listEpochCheckpoints,
   loadCheckpointModel,
+  readModelJson,
   type RunCheckpoint,
 } from "../model/artifact.ts";
 import { predictFew, scoreModel } from "../model/score.ts";
@@ -330,10 +331,11 @@ function table3Json(rows: Table3Row[]) {
  * ```
  */
 export async function evaluateRun(opts: EvaluateOptions): Promise<EvaluateResult> {
-  const say = opts.log ?? ((line: string) => console.error(line));
+  const say = opts.log ?? (opts.quiet ? () => {} : (line: string) => console.error(line));
   const split = opts.split ?? "val";
   const out = new OutputFolder(opts.out ?? join(opts.run, "eval"));
   const checkpoints = await listEpochCheckpoints(opts.run);
+  for (const ck of checkpoints) await readModelJson(ck.dir); // weights checked before any work
   const last = checkpoints[checkpoints.length - 1];
   const table1Path = opts.baseline === undefined ? undefined : join(opts.baseline, "table1.md");
   if (table1Path !== undefined && !(await exists(table1Path))) {

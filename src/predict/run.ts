@@ -20,7 +20,7 @@ import { checkNotOverInputs, claimOutput, writeFileAtomic, writeTextFileAtomic }
 import { Progress } from "../progress.ts";
 import { type BackendChoice, initBackend } from "../runtime/backends.ts";
 import { binarize } from "../metrics/binarize.ts";
-import { loadArtifact } from "../model/artifact.ts";
+import { describeArtifact, loadArtifact, type LoadedArtifact } from "../model/artifact.ts";
 import { extractInstances } from "./instances.ts";
 import { predictProbabilitiesAsync } from "./predict.ts";
 import { SUBMISSION_HEADER, submissionLine } from "./submission.ts";
@@ -52,7 +52,7 @@ export interface PredictFilesOptions {
   keepBackend?: boolean;
   /** Model-scale windows per forward pass. Default 4. */
   batchSize?: number;
-  /** No progress bar. */
+  /** No progress bar and no informational lines. */
   quiet?: boolean;
   /** Human-readable lines. Default: stderr. */
   log?: (line: string) => void;
@@ -136,7 +136,7 @@ export async function resolveInputs(
  * ```
  */
 export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFilesResult> {
-  const say = opts.log ?? ((line: string) => console.error(line));
+  const say = opts.log ?? (opts.quiet ? () => {} : (line: string) => console.error(line));
   if (opts.submission !== undefined) {
     const info = await Deno.stat(opts.submission).catch(() => undefined);
     if (info?.isDirectory) {
@@ -147,10 +147,20 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
   if (opts.submission !== undefined) {
     await checkNotOverInputs(dirname(opts.submission), opts.inputs, "--submission");
   }
-  tf.enableProdMode();
-  let backend = tf.getBackend();
-  if (!opts.keepBackend) backend = (await initBackend(opts.backend ?? "auto", { log: say })).name;
-  const loaded = await loadArtifact(opts.model);
+  // Every input file and the output folder are checked before a backend is chosen.
+  const described = await describeArtifact(opts.model);
+  const claim = await claimOutput(opts.out, { inputs: [...opts.inputs, described.dir] });
+  let loaded: LoadedArtifact;
+  let backend: string;
+  try {
+    tf.enableProdMode();
+    backend = tf.getBackend();
+    if (!opts.keepBackend) backend = (await initBackend(opts.backend ?? "auto", { log: say })).name;
+    loaded = await loadArtifact(opts.model);
+  } catch (e) {
+    await claim.abandon();
+    throw e;
+  }
   const { inference } = loaded;
   const threshold = opts.threshold ?? inference.threshold;
   say(
@@ -165,7 +175,6 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
   let instances = 0;
   // Outputs go to a staging folder inside --out and are moved into place only once every tile
   // has been read and predicted: a bad tile among good ones leaves no new file behind.
-  const claim = await claimOutput(opts.out, { inputs: [...opts.inputs, loaded.dir] });
   const stage = join(opts.out, `.predict-${Deno.pid}`);
   try {
     await Deno.mkdir(join(stage, "masks"), { recursive: true });

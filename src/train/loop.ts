@@ -226,9 +226,7 @@ async function openSession(
   opts: RunOptions,
 ): Promise<Session> {
   const say = opts.log ?? ((line: string) => console.error(line));
-  tf.enableProdMode(); // silences tfjs's "install tfjs-node" banner; no effect on results
-  let backend: string = tf.getBackend();
-  if (!opts.keepBackend) backend = (await initBackend(config.backend, { log: say })).name;
+  // The prepared data are checked before a backend is chosen (which prints what it chose).
   const ds = await openPrepared(config.prepared);
   const manifestPath = join(config.prepared, "manifest.json");
   const closers: (() => void)[] = [() => ds.close()];
@@ -255,6 +253,9 @@ async function openSession(
     } catch (e) {
       throw new InputError(manifestPath, undefined, (e as Error).message);
     }
+    tf.enableProdMode(); // silences tfjs's "install tfjs-node" banner; no effect on results
+    let backend: string = tf.getBackend();
+    if (!opts.keepBackend) backend = (await initBackend(config.backend, { log: say })).name;
     const logFile = await Deno.open(join(config.out, "log.jsonl"), { create: true, append: true });
     closers.push(() => logFile.close());
     const model = buildUNet(config.model);

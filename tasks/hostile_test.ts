@@ -1,0 +1,370 @@
+/**
+ * Hostile input, end to end: each case runs a task's real entry point as a child process on a
+ * bad file, a bad flag or a busy folder, and checks what a user sees — the exit code, exactly one
+ * stderr line `error: …` naming the file (or the flag), no stack trace — and what is left: no
+ * output folder from a failed run, every input byte-identical (sha256), and, for the size bombs,
+ * an answer within seconds. The data are copies of `fixtures/` made per case in a temp folder.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeTinyPrepared } from "../src/data/testing.ts";
+import { LOCK_FILE } from "../src/io.ts";
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const MINI = join(ROOT, "fixtures/kaggle-mini");
+const WEB = join(ROOT, "fixtures/web");
+const tmp = await Deno.makeTempDir({ prefix: "vessel-seg-hostile-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
+
+interface Outcome {
+  code: number;
+  stderr: string;
+  seconds: number;
+}
+
+async function run(task: string, args: string[]): Promise<Outcome> {
+  const t0 = performance.now();
+  const res = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", join(ROOT, "tasks", `${task}.ts`), ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", VESSEL_SEG_WASM_THREADS: "1", XDG_RUNTIME_DIR: tmp },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return {
+    code: res.code,
+    stderr: new TextDecoder().decode(res.stderr),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** sha256 of every file under `dir` (relative path → hex). */
+async function hashTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      if (e.isDirectory) await walk(p);
+      else if (e.isFile) {
+        out[p.slice(dir.length)] = createHash("sha256").update(await Deno.readFile(p)).digest(
+          "hex",
+        );
+      }
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+
+/**
+ * Asserts one hostile case: exit code, one `error:` line matching `message` (which names the
+ * file), no stack trace, nothing at `absent`, the inputs unchanged, done within `seconds`.
+ */
+async function expectError(
+  o: Outcome,
+  want: { code: number; message: RegExp; absent?: string[]; seconds?: number },
+): Promise<void> {
+  const lines = o.stderr.split("\n").filter((l) =>
+    l.trim() !== "" && !l.startsWith("Task ") && !l.startsWith("Hi, looks like") &&
+    !/^=+$/.test(l) && !l.includes("tfjs-node")
+  );
+  assert.equal(o.code, want.code, o.stderr);
+  assert.equal(lines.length, 1, `one stderr line, got:\n${o.stderr}`);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], want.message);
+  assert.doesNotMatch(o.stderr, /^\s+at /m, "no stack trace");
+  for (const p of want.absent ?? []) assert.equal(await exists(p), false, `${p} left behind`);
+  assert.ok(o.seconds < (want.seconds ?? 60), `took ${o.seconds.toFixed(1)} s`);
+}
+
+/** A fresh copy of kaggle-mini in `tmp/name`, and its hashes. */
+async function miniCopy(name: string): Promise<{ dir: string; hashes: Record<string, string> }> {
+  const dir = join(tmp, name);
+  await Deno.mkdir(dir, { recursive: true });
+  await new Deno.Command("cp", { args: ["-r", `${MINI}/.`, dir] }).output();
+  return { dir, hashes: await hashTree(dir) };
+}
+
+async function unchanged(dir: string, hashes: Record<string, string>, what: string) {
+  assert.deepEqual(await hashTree(dir), hashes, `${what}: an input changed`);
+}
+
+/** A TIFF header that claims `width × height` RGB (Deflate) with 16 bytes of data. */
+function bombTiff(width: number, height: number): Uint8Array {
+  const entries: [number, number, number, number][] = [
+    [256, 4, 1, width],
+    [257, 4, 1, height],
+    [258, 3, 1, 8],
+    [259, 3, 1, 8],
+    [262, 3, 1, 2],
+    [273, 4, 1, 8 + 2 + 12 * 10 + 4],
+    [277, 3, 1, 3],
+    [278, 4, 1, height],
+    [279, 4, 1, 16],
+    [284, 3, 1, 1],
+  ];
+  const buf = new Uint8Array(8 + 2 + 12 * entries.length + 4 + 16);
+  const v = new DataView(buf.buffer);
+  buf.set([0x49, 0x49, 42, 0]);
+  v.setUint32(4, 8, true);
+  v.setUint16(8, entries.length, true);
+  entries.forEach(([tag, type, count, value], i) => {
+    const o = 10 + 12 * i;
+    v.setUint16(o, tag, true);
+    v.setUint16(o + 2, type, true);
+    v.setUint32(o + 4, count, true);
+    if (type === 3) v.setUint16(o + 8, value, true);
+    else v.setUint32(o + 8, value, true);
+  });
+  return buf;
+}
+
+const firstTile = (await Deno.readTextFile(`${MINI}/polygons.jsonl`)).split("\n")
+  .map((l) => l.trim() === "" ? undefined : JSON.parse(l).id as string)
+  .find((id) => id !== undefined)!;
+
+Deno.test("hostile prepare: files where folders belong and back, bad lines, bombs, busy folders", async (t) => {
+  const cases: [string, (d: string) => Promise<void>, RegExp, number?][] = [
+    ["polygons.jsonl is a folder", async (d) => {
+      await Deno.remove(join(d, "polygons.jsonl"));
+      await Deno.mkdir(join(d, "polygons.jsonl"));
+    }, /polygons\.jsonl: is a (folder|directory)/],
+    ["tile_meta.csv is a folder", async (d) => {
+      await Deno.remove(join(d, "tile_meta.csv"));
+      await Deno.mkdir(join(d, "tile_meta.csv"));
+    }, /tile_meta\.csv: is a (folder|directory)/],
+    ["a tile is a folder", async (d) => {
+      const tile = join(d, "train", `${firstTile}.tif`);
+      await Deno.remove(tile).catch(() => {});
+      await Deno.mkdir(tile);
+    }, new RegExp(`${firstTile}`)],
+    ["huge finite coordinates (used to hang)", async (d) => {
+      const p = join(d, "polygons.jsonl");
+      const lines = (await Deno.readTextFile(p)).split("\n");
+      lines[0] = JSON.stringify({
+        id: firstTile,
+        annotations: [{
+          type: "blood_vessel",
+          coordinates: [[[0, 0], [1e308, -1e308], [-1e308, 1e308]]],
+        }],
+      });
+      await Deno.writeTextFile(p, lines.join("\n"));
+    }, /polygons\.jsonl:1: .*outside ±1000000/],
+    ["a broken JSON line", async (d) => {
+      const p = join(d, "polygons.jsonl");
+      await Deno.writeTextFile(p, (await Deno.readTextFile(p)).replace("}", ""));
+    }, /polygons\.jsonl:1: /],
+    ["a truncated tile", async (d) => {
+      const tile = join(d, "train", `${firstTile}.tif`);
+      await Deno.copyFile(join(ROOT, "fixtures/bad/truncated.tif"), tile);
+    }, new RegExp(`${firstTile}\\.tif: truncated TIFF`)],
+    [
+      "a 285-byte TIFF claiming 10000×10000",
+      async (d) => {
+        await Deno.writeFile(join(d, "train", `${firstTile}.tif`), bombTiff(10000, 10000));
+      },
+      /larger than this tool accepts/,
+      20,
+    ],
+  ];
+  for (const [name, spoil, message, seconds] of cases) {
+    await t.step(name, async () => {
+      const { dir, hashes: _ } = await miniCopy(`prep-${name.replace(/\W+/g, "-")}`);
+      await spoil(dir);
+      const before = await hashTree(dir).catch(() => ({}));
+      const out = join(tmp, `prep-out-${name.replace(/\W+/g, "-")}`);
+      const o = await run("prepare", ["--data", dir, "--out", out, "--quiet"]);
+      await expectError(o, { code: 1, message, absent: [out], seconds });
+      await unchanged(dir, before, name);
+    });
+  }
+  await t.step("--out is a file", async () => {
+    const { dir, hashes } = await miniCopy("prep-out-file");
+    const file = join(tmp, "a-file");
+    await Deno.writeTextFile(file, "keep me");
+    const o = await run("prepare", ["--data", dir, "--out", file, "--quiet"]);
+    await expectError(o, { code: 1, message: /a-file: is a file; --out needs a folder/ });
+    assert.equal(await Deno.readTextFile(file), "keep me");
+    await unchanged(dir, hashes, "--out is a file");
+  });
+  await t.step("--out is the data folder", async () => {
+    const { dir, hashes } = await miniCopy("prep-out-data");
+    const o = await run("prepare", ["--data", dir, "--out", dir, "--quiet"]);
+    await expectError(o, { code: 2, message: /--out .* would write over the input/ });
+    await unchanged(dir, hashes, "--out = --data");
+  });
+  await t.step("a folder held by a live process, then by a dead one", async () => {
+    const { dir } = await miniCopy("prep-locked");
+    const out = join(tmp, "prep-locked-out");
+    await Deno.mkdir(out);
+    await Deno.writeTextFile(join(out, LOCK_FILE), `${Deno.pid}\n`); // this test process: alive
+    const o = await run("prepare", ["--data", dir, "--out", out, "--quiet"]);
+    await expectError(o, { code: 1, message: new RegExp(`in use by process ${Deno.pid}`) });
+    assert.equal(await exists(join(out, "manifest.json")), false);
+    await Deno.writeTextFile(join(out, LOCK_FILE), "2147483646\n"); // no such process
+    const ok = await run("prepare", ["--data", dir, "--out", out, "--quiet"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(await exists(join(out, "manifest.json")), true);
+    assert.equal(await exists(join(out, LOCK_FILE)), false, "lock released");
+  });
+});
+
+/** A prepared copy of fixtures/web/prepared with its manifest edited. */
+async function tamperedPrepared(name: string, edit: (m: Record<string, unknown>) => void) {
+  const dir = join(tmp, name);
+  await Deno.mkdir(dir, { recursive: true });
+  const m = JSON.parse(await Deno.readTextFile(join(WEB, "prepared/manifest.json")));
+  edit(m);
+  await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(m));
+  return dir;
+}
+
+Deno.test("hostile baseline and train: tampered prepared manifests are one line naming the field", async (t) => {
+  const cases: [string, (m: Record<string, unknown>) => void, RegExp][] = [
+    ["no shards", (m) => delete m.shards, /manifest\.json: field shards: expected an object/],
+    [
+      "tile index −1",
+      (m) => ((m.tiles as { index: number }[])[0].index = -1),
+      /manifest\.json: field tiles\[0\]\.index: expected a distinct integer/,
+    ],
+    [
+      "stride not the tile size's",
+      (m) => (m.tileSizePx = 40),
+      /manifest\.json: field shards\.imageStride: expected 4800/,
+    ],
+  ];
+  for (const [name, edit, message] of cases) {
+    await t.step(name, async () => {
+      const prepared = await tamperedPrepared(`tampered-${name.replace(/\W+/g, "-")}`, edit);
+      const hashes = await hashTree(prepared);
+      const out = join(tmp, `baseline-${name.replace(/\W+/g, "-")}`);
+      // the shards were dropped from the fixture: format checks come before any shard is read
+      const args = ["--prepared", prepared, "--out", out, "--quiet"];
+      await expectError(await run("baseline", args), { code: 1, message, absent: [out] });
+      await unchanged(prepared, hashes, name);
+    });
+  }
+  await t.step("train on statistics with a std of 0", async () => {
+    const prepared = join(tmp, "std0");
+    const m = await writeTinyPrepared(prepared, { train: 2, val: 1, sizePx: 16 });
+    m.stats.std = [0, 0.1, 0.1];
+    await Deno.writeTextFile(join(prepared, "manifest.json"), JSON.stringify(m));
+    const hashes = await hashTree(prepared);
+    const out = join(tmp, "std0-run");
+    const args = ["--prepared", prepared, "--out", out, "--preset", "tiny", "--backend", "cpu"];
+    const o = await run("train", [...args, "--quiet"]);
+    await expectError(o, {
+      code: 1,
+      message: /manifest\.json: stats\.std\[0\] is 0/,
+      absent: [out],
+    });
+    await unchanged(prepared, hashes, "std 0");
+  });
+  await t.step("garbage JSON: the parser's message on one line", async () => {
+    const dir = join(tmp, "garbage-manifest");
+    await Deno.mkdir(dir);
+    await Deno.writeTextFile(join(dir, "manifest.json"), '{\n  "format": \n');
+    const o = await run("baseline", ["--prepared", dir, "--out", join(tmp, "g-out")]);
+    await expectError(o, { code: 1, message: /manifest\.json: bad JSON: / });
+  });
+  await t.step("--epochs -3 names the flag and the range", async () => {
+    const o = await run("train", ["--prepared", WEB, "--out", join(tmp, "e"), "--epochs", "-3"]);
+    await expectError(o, { code: 2, message: /--epochs must be at least 1, got -3/ });
+  });
+});
+
+/** A copy of the web fixture's run with one checkpoint file changed. */
+async function tamperedRun(name: string, spoil: (ck: string) => Promise<void>) {
+  const run = join(tmp, name);
+  await new Deno.Command("cp", { args: ["-r", join(WEB, "run"), run] }).output();
+  await spoil(join(run, "checkpoints", "epoch-0012"));
+  return run;
+}
+
+Deno.test("hostile predict and evaluate: tampered checkpoints, inputs never written over, all or nothing", async (t) => {
+  const tile = join(WEB, "tile.png");
+  const cases: [string, (ck: string) => Promise<void>, RegExp][] = [
+    ["truncated weights.bin", async (ck) => {
+      const w = await Deno.readFile(join(ck, "weights.bin"));
+      await Deno.writeFile(join(ck, "weights.bin"), w.subarray(0, w.length - 100));
+    }, /weights\.bin: \d+ bytes of weights, model\.json lists \d+/],
+    ["garbage model.json", async (ck) => {
+      await Deno.writeTextFile(join(ck, "model.json"), "not json");
+    }, /model\.json: bad JSON/],
+    ["state.json without config", async (ck) => {
+      const s = JSON.parse(await Deno.readTextFile(join(ck, "state.json")));
+      delete s.config;
+      await Deno.writeTextFile(join(ck, "state.json"), JSON.stringify(s));
+    }, /state\.json: config: expected an object/],
+  ];
+  for (const [name, spoil, message] of cases) {
+    await t.step(name, async () => {
+      const run = await tamperedRun(`run-${name.replace(/\W+/g, "-")}`, spoil);
+      const hashes = await hashTree(run);
+      const out = join(tmp, `pred-${name.replace(/\W+/g, "-")}`);
+      const o = await run_("predict", ["--model", run, "--input", tile, "--out", out, "--quiet"]);
+      await expectError(o, { code: 1, message, absent: [out] });
+      const evOut = join(tmp, `ev-${name.replace(/\W+/g, "-")}`);
+      const ev = await run_("evaluate", [
+        "--run",
+        run,
+        "--prepared",
+        join(WEB, "prepared"),
+        "--out",
+        evOut,
+        "--quiet",
+      ]);
+      await expectError(ev, { code: 1, message, absent: [evOut] });
+      await unchanged(run, hashes, name);
+    });
+  }
+  await t.step("--out over the input folder is refused, the PNGs untouched", async () => {
+    const d = join(tmp, "pred-over");
+    await Deno.mkdir(join(d, "masks"), { recursive: true });
+    await Deno.copyFile(tile, join(d, "masks", "tile.png"));
+    const hashes = await hashTree(d);
+    const o = await run_("predict", [
+      "--model",
+      join(WEB, "run"),
+      "--input",
+      join(d, "masks"),
+      "--out",
+      d,
+      "--quiet",
+    ]);
+    await expectError(o, { code: 2, message: /--out .* would write over the input/ });
+    await unchanged(d, hashes, "predict over its input");
+  });
+  await t.step("one bad tile among good ones: nothing is written", async () => {
+    const d = join(tmp, "pred-mixed");
+    await Deno.mkdir(d);
+    await Deno.copyFile(tile, join(d, "a.png"));
+    await Deno.copyFile(join(ROOT, "fixtures/bad/truncated.png"), join(d, "b.png"));
+    const out = join(tmp, "pred-mixed-out");
+    const args = ["--model", join(WEB, "run"), "--input", d, "--out", out, "--quiet"];
+    const o = await run_("predict", args);
+    await expectError(o, { code: 1, message: /b\.png: truncated PNG/, absent: [out] });
+  });
+});
+
+// `run` is the name of a variable above; the task runner under another name there.
+const run_ = run;
+
+Deno.test("hostile score: a row claiming 60000×60000 is refused at once", async () => {
+  const d = join(tmp, "score");
+  await Deno.mkdir(d);
+  await Deno.writeTextFile(
+    join(d, "sub.csv"),
+    `id,height,width,prediction_string\n${firstTile},60000,60000,\n`,
+  );
+  const o = await run("score", ["--submission", join(d, "sub.csv"), "--data", MINI]);
+  await expectError(o, {
+    code: 1,
+    message: /sub\.csv:2: .*larger than this tool accepts/,
+    seconds: 20,
+  });
+});
