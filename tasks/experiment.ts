@@ -29,7 +29,7 @@
 import { join } from "node:path";
 import { defineTask, flag, parseTask, QUIET, runMain } from "../src/cli.ts";
 import { UsageError } from "../src/errors.ts";
-import { writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
+import { claimOutput, writeJsonAtomic, writeTextFileAtomic } from "../src/io.ts";
 import { makeConfig, type TrainConfig } from "../src/model/run_config.ts";
 import { formatDuration } from "../src/progress.ts";
 import { readTrainingLog } from "../src/report/curves.ts";
@@ -205,7 +205,35 @@ export async function main(args: string[], opts: ExperimentOptions = {}): Promis
   }
   const say = opts.log ?? ((line: string) => console.error(line));
   const t0 = performance.now();
-  await Deno.mkdir(out, { recursive: true });
+  // Held for the whole experiment; kept on failure (finished arms are reused by a re-run).
+  const claim = await claimOutput(out, { inputs: f.prepared === undefined ? [] : [f.prepared] });
+  try {
+    return await runExperiment(
+      { prepared: f.prepared, backend: f.backend, out, seed, quiet, budgetMinutes, maxEpochs },
+      questions,
+      { say, print, t0 },
+    );
+  } finally {
+    await claim.release();
+  }
+}
+
+/** The experiment after its flags are parsed and its folder is held. */
+async function runExperiment(
+  f: {
+    prepared: string | undefined;
+    backend: BackendChoice;
+    out: string;
+    seed: number;
+    quiet: boolean;
+    budgetMinutes: number;
+    maxEpochs: number;
+  },
+  questions: Question[],
+  io: { say: (line: string) => void; print: (text: string) => void; t0: number },
+): Promise<number> {
+  const { out, seed, quiet, budgetMinutes, maxEpochs } = f;
+  const { say, print, t0 } = io;
 
   const { prepared, dataText } = await dataStage(f.prepared, out, quiet, say);
   const ds = await openPrepared(prepared);

@@ -197,6 +197,42 @@ Deno.test("hostile prepare: files where folders belong and back, bad lines, bomb
     await expectError(o, { code: 2, message: /--out .* would write over the input/ });
     await unchanged(dir, hashes, "--out = --data");
   });
+  await t.step("a --out held by another running process is refused, naming its pid", async () => {
+    const { dir } = await miniCopy("prep-held");
+    const out = join(tmp, "prep-held-out");
+    // another process claims the folder the way every task does, and holds it until killed
+    const io = new URL("../src/io.ts", import.meta.url).href;
+    const holder = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const { claimOutput } = await import("${io}"); await claimOutput(${
+          JSON.stringify(out)
+        });` +
+        ` console.log("held"); await new Promise((r) => setTimeout(r, 60000));`,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = holder.stdout.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /held/);
+    try {
+      const o = await run("prepare", ["--data", dir, "--out", out, "--quiet"]);
+      await expectError(o, {
+        code: 1,
+        message: new RegExp(`prep-held-out: in use by process ${holder.pid}`),
+      });
+      assert.equal(await exists(join(out, "manifest.json")), false);
+    } finally {
+      holder.kill();
+      await holder.status;
+      reader.releaseLock();
+      await holder.stdout.cancel();
+    }
+    // its lock is now a dead process's: taken over
+    const ok = await run("prepare", ["--data", dir, "--out", out, "--quiet"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(await exists(join(out, LOCK_FILE)), false);
+  });
   await t.step("a folder held by a live process, then by a dead one", async () => {
     const { dir } = await miniCopy("prep-locked");
     const out = join(tmp, "prep-locked-out");
