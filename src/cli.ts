@@ -421,6 +421,30 @@ export function taskMain<const T extends FlagTable, O = Record<string, never>>(
 }
 
 /**
+ * One line for the file-system faults a task cannot fix but the user can (a full disk, a
+ * read-only or forbidden output folder); `undefined` for anything else (a bug: stack trace).
+ *
+ * @example
+ * ```ts
+ * import { systemErrorLine } from "./cli.ts";
+ * const e = Object.assign(new Error("No space left on device (os error 28): write '/x'"), { code: "ENOSPC" });
+ * console.assert(systemErrorLine(e)?.endsWith("the disk is full; free space and run again"));
+ * console.assert(systemErrorLine(new TypeError("x")) === undefined);
+ * ```
+ */
+export function systemErrorLine(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const code = (e as { code?: string }).code;
+  const text = e.message.replace(/\s+/g, " ").trim();
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return `${text}: the disk is full; free space and run again`;
+  }
+  if (code === "EROFS") return `${text}: the file system is read-only`;
+  if (e instanceof Deno.errors.PermissionDenied) return `${text}: permission denied`;
+  return undefined;
+}
+
+/**
  * Runs a task's `main` and converts its outcome into an exit code. `InputError` and `UsageError`
  * print one line (`error: …`) and give 1 and 2; any other error prints its stack and gives 70.
  *
@@ -444,6 +468,11 @@ export async function runMain(
     }
     if (e instanceof InputError || e instanceof ResourceError) {
       console.error(`error: ${e.message}`);
+      return 1;
+    }
+    const system = systemErrorLine(e);
+    if (system !== undefined) {
+      console.error(`error: ${system}`);
       return 1;
     }
     console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));

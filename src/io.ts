@@ -7,7 +7,7 @@
  * @module
  */
 import { dirname, join, resolve, sep } from "node:path";
-import { InputError, UsageError } from "./errors.ts";
+import { InputError, ResourceError, UsageError } from "./errors.ts";
 
 let counter = 0;
 
@@ -289,6 +289,28 @@ export async function withOutput<T>(
     return result;
   } catch (e) {
     await claim.abandon();
-    throw e;
+    throw outputFault(e, dir);
   }
+}
+
+/**
+ * A full disk or a read-only output folder while writing into `dir`, as one `ResourceError` line
+ * naming the folder; any other error unchanged.
+ *
+ * @example
+ * ```ts
+ * import { outputFault } from "./io.ts";
+ * const full = Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
+ * console.assert(outputFault(full, "out").message.startsWith("out: no space left on device"));
+ * ```
+ */
+export function outputFault(e: unknown, dir: string): unknown {
+  const code = (e as { code?: string } | undefined)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new ResourceError(
+      `${dir}: no space left on device; nothing was published (free space and run again)`,
+    );
+  }
+  if (code === "EROFS") return new ResourceError(`${dir}: the file system is read-only`);
+  return e;
 }

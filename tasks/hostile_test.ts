@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeTinyPrepared } from "../src/data/testing.ts";
 import { LOCK_FILE } from "../src/io.ts";
+import { prerequisite } from "../src/prerequisite.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const MINI = join(ROOT, "fixtures/kaggle-mini");
@@ -403,4 +404,77 @@ Deno.test("hostile score: a row claiming 60000×60000 is refused at once", async
     message: /sub\.csv:2: .*larger than this tool accepts/,
     seconds: 20,
   });
+});
+
+Deno.test("hostile train: Ctrl-C stops within the current batch, checkpoints, and --resume continues", async () => {
+  const prepared = join(tmp, "sigint-p");
+  await writeTinyPrepared(prepared, { train: 64, val: 4, sizePx: 32, seed: 1 });
+  const runDir = join(tmp, "sigint-run");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-check",
+      join(ROOT, "tasks/train.ts"),
+      ...["--prepared", prepared, "--out", runDir, "--preset", "tiny", "--depth", "2"],
+      ...["--batch-size", "2", "--epochs", "2", "--backend", "wasm", "--quiet"],
+    ],
+    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: tmp },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const batches = async () =>
+    (await Deno.readTextFile(join(runDir, "log.jsonl")).catch(() => "")).split("\n")
+      .filter((l) => l.includes('"type":"batch"')).length;
+  while ((await batches()) < 3) await new Promise((r) => setTimeout(r, 10));
+  const atSignal = await batches();
+  child.kill("SIGINT");
+  const out = await child.output();
+  assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+  const after = await batches();
+  // the batch in progress, plus one whose log line may land between our read and the signal
+  assert.ok(after - atSignal <= 2, `${after - atSignal} batches ran after Ctrl-C`);
+  assert.equal(await exists(join(runDir, "checkpoints", "interrupted", "model.json")), true);
+  const resumed = await run("train", ["--resume", runDir, "--quiet"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(await batches(), 64, "every batch of both epochs ran exactly once");
+});
+
+/** Mounts a 256 KiB tmpfs (needs root) and returns its folder. */
+async function tinyDisk(): Promise<string> {
+  const dir = join(tmp, "tinyfs");
+  await Deno.mkdir(dir, { recursive: true });
+  const res = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(res.success, `mount: ${new TextDecoder().decode(res.stderr)}`);
+  return dir;
+}
+
+const root = Deno.uid() === 0;
+
+Deno.test({
+  name: `hostile prepare: a full disk is one line naming the folder, nothing left${
+    root ? "" : " — skipped: mounting a small tmpfs needs root"
+  }`,
+  ignore: !prerequisite("root (to mount a full disk)", root, "run the tests as root (CI does)"),
+  fn: async () => {
+    const disk = await tinyDisk();
+    try {
+      const { dir, hashes } = await miniCopy("full-disk");
+      const out = join(disk, "prepared");
+      const o = await run("prepare", ["--data", dir, "--out", out, "--quiet"]);
+      await expectError(o, {
+        code: 1,
+        message: /prepared: no space left on device/,
+        absent: [out],
+      });
+      await unchanged(dir, hashes, "full disk");
+      assert.deepEqual([...Deno.readDirSync(disk)], [], "the disk is empty again");
+    } finally {
+      await new Deno.Command("umount", { args: [disk] }).output();
+    }
+  },
 });

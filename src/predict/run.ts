@@ -16,7 +16,13 @@ import { basename, dirname, extname, join } from "node:path";
 import { readImage } from "../data/image.ts";
 import { encodePng } from "../data/png.ts";
 import { InputError, UsageError } from "../errors.ts";
-import { checkNotOverInputs, claimOutput, writeFileAtomic, writeTextFileAtomic } from "../io.ts";
+import {
+  checkNotOverInputs,
+  claimOutput,
+  outputFault,
+  writeFileAtomic,
+  writeTextFileAtomic,
+} from "../io.ts";
 import { Progress } from "../progress.ts";
 import { type BackendChoice, initBackend } from "../runtime/backends.ts";
 import { binarize } from "../metrics/binarize.ts";
@@ -222,7 +228,7 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
     await claim.release();
   } catch (e) {
     await claim.abandon();
-    throw e;
+    throw outputFault(e, opts.out);
   } finally {
     loaded.model.dispose();
     await Deno.remove(stage, { recursive: true }).catch(() => {});
