@@ -301,7 +301,7 @@ export async function withOutput<T>(
  * ```ts
  * import { outputFault } from "./io.ts";
  * const full = Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
- * console.assert(outputFault(full, "out").message.startsWith("out: no space left on device"));
+ * console.assert((outputFault(full, "out") as Error).message.startsWith("out: no space left on device"));
  * ```
  */
 export function outputFault(e: unknown, dir: string): unknown {
