@@ -13,7 +13,8 @@ let counter = 0;
 
 function tempName(path: string): string {
   counter++;
-  return `${path}.${Deno.pid}.${counter}.tmp`;
+  // pid and counter alone are not unique: workers of one process each have their own counter.
+  return `${path}.${Deno.pid}.${counter}.${crypto.randomUUID().slice(0, 8)}.tmp`;
 }
 
 /**

@@ -240,6 +240,9 @@ async function wasmFlavour(): Promise<string> {
   return `${simd ? "SIMD" : "no SIMD"}, ${t}${note}`;
 }
 
+/** Why the last activation failed (tfjs's own message), for the error line. */
+let lastActivationError = "";
+
 async function activate(
   name: BackendName,
   stockKernels: boolean,
@@ -249,7 +252,8 @@ async function activate(
   try {
     ok = name === "wasm" ? await setWasmBackend(wasmThreads) : await tf.setBackend(name);
     if (ok) await tf.ready();
-  } catch {
+  } catch (e) {
+    lastActivationError = e instanceof Error ? e.message.replace(/\s+/g, " ") : String(e);
     ok = false;
   }
   if (!ok) return false;
@@ -301,7 +305,10 @@ export async function initBackend(
       throw new Error(`Cannot use backend webgpu: ${probe.text}`);
     }
     if (!(await activate(choice, stock, threads))) {
-      throw new Error(`Cannot use backend ${choice}: tf.setBackend("${choice}") failed`);
+      throw new Error(
+        `Cannot use backend ${choice}: tf.setBackend("${choice}") failed` +
+          (lastActivationError ? ` (${lastActivationError})` : ""),
+      );
     }
     const note = choice === "webgpu" && probe?.fallback
       ? "requested; the adapter is a software fallback and is slow"

@@ -59,7 +59,8 @@ function scriptFile(text: string, ext: string): string {
   mkdirSync(dir, { recursive: true });
   const hash = createHash("sha256").update(text).digest("hex").slice(0, 16);
   const path = join(dir, `${hash}${ext}`);
-  const tmp = `${path}.${Deno.pid}.tmp`;
+  // pid alone is not unique: test files run in parallel as threads of one process.
+  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);
   return path;

@@ -431,7 +431,17 @@ async function trainEpoch(
     epoch,
     startBatch: state.batchInEpoch,
   });
+  const stopHere = async () => {
+    progress.done();
+    const path = await saveAs(s, "interrupted");
+    const msg = `interrupted at epoch ${epoch}, batch ${batchNo}; checkpoint ${path}; ` +
+      `continue with --resume ${config.out}`;
+    s.say(msg);
+    return await stopWith(s, "interrupted", msg);
+  };
   for await (const b of stream) {
+    // Ctrl-C while the next batch was being read: stop before training it.
+    if (s.interrupted) return await stopHere();
     batchNo++;
     const n = b.tiles.length;
     const { loss, gradNorm } = await trainStep(s.model, s.vars, s.lossFn, s.optimizer, b);
@@ -463,14 +473,10 @@ async function trainEpoch(
     if (s.opts.stopAfterBatches !== undefined && s.sessionBatches >= s.opts.stopAfterBatches) {
       s.interrupted = true;
     }
-    if (s.interrupted) {
-      progress.done();
-      const path = await saveAs(s, "interrupted");
-      const msg = `interrupted at epoch ${epoch}, batch ${batchNo}; checkpoint ${path}; ` +
-        `continue with --resume ${config.out}`;
-      s.say(msg);
-      return await stopWith(s, "interrupted", msg);
-    }
+    // A macrotask turn, so that a pending Ctrl-C is delivered now: the tensor reads above resolve
+    // as microtasks and would let several batches run before the signal listener gets its turn.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (s.interrupted) return await stopHere();
   }
   return undefined;
 }
@@ -529,7 +535,10 @@ async function endEpoch(
 function listenForInterrupt(s: Session): () => void {
   const onSigint = () => {
     if (s.interrupted) Deno.exit(130);
-    s.say("interrupt: finishing this batch, then writing a checkpoint (Ctrl-C again to abort)");
+    s.say(
+      `interrupt: finishing the batch in progress (${s.state.batchInEpoch} done in this epoch), ` +
+        "then writing a checkpoint (Ctrl-C again to abort)",
+    );
     s.interrupted = true;
   };
   try {
