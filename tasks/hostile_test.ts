@@ -484,3 +484,372 @@ Deno.test({
     }
   },
 });
+
+/**
+ * More cases, one row each: `{D}` is a read-only copy of kaggle-mini, `{W}` the web fixture,
+ * `{T}` a scratch folder per row (its `out` must not exist afterwards). Every input is hashed
+ * before and after the whole table.
+ */
+const TABLE: [string, string, string[], number, RegExp][] = [
+  [
+    "prepare: empty polygons.jsonl",
+    "prepare",
+    ["--data", "{E}", "--out", "{T}/out"],
+    1,
+    /polygons\.jsonl: .*empty/,
+  ],
+  [
+    "prepare: a ring of 2 points",
+    "prepare",
+    ["--data", "{R}", "--out", "{T}/out"],
+    1,
+    /polygons\.jsonl:1: .*2 points, need at least 3/,
+  ],
+  [
+    "prepare: an id with a slash",
+    "prepare",
+    ["--data", "{S}", "--out", "{T}/out"],
+    1,
+    /polygons\.jsonl:1: .*id/,
+  ],
+  [
+    "prepare: a 16-bit tile",
+    "prepare",
+    ["--data", "{B16}", "--out", "{T}/out"],
+    1,
+    /\.tif: BitsPerSample is 16/,
+  ],
+  [
+    "prepare: a header-only tile",
+    "prepare",
+    ["--data", "{BH}", "--out", "{T}/out"],
+    1,
+    /\.tif: truncated TIFF/,
+  ],
+  [
+    "prepare: --data missing",
+    "prepare",
+    ["--data", "{T}/nope", "--out", "{T}/out"],
+    1,
+    /nope.*(no such|missing)/,
+  ],
+  [
+    "prepare: --scale 0.3",
+    "prepare",
+    ["--data", "{D}", "--out", "{T}/out", "--scale", "0.3"],
+    2,
+    /--scale must be one of 1, 0\.5, 0\.25/,
+  ],
+  [
+    "prepare: --val-fraction 1.5",
+    "prepare",
+    ["--data", "{D}", "--out", "{T}/out", "--val-fraction", "1.5"],
+    2,
+    /--val-fraction must be at most 1/,
+  ],
+  [
+    "baseline: --prepared missing",
+    "baseline",
+    ["--prepared", "{T}/nope", "--out", "{T}/out"],
+    1,
+    /nope\/manifest\.json: no such file/,
+  ],
+  [
+    "baseline: --mode macro",
+    "baseline",
+    ["--prepared", "{W}/prepared", "--out", "{T}/out", "--mode", "macro"],
+    2,
+    /--mode must be one of/,
+  ],
+  [
+    "train: --resume of a folder without checkpoints",
+    "train",
+    ["--resume", "{T}"],
+    1,
+    /latest\.json: no checkpoint to resume from/,
+  ],
+  [
+    "train: --lr abc",
+    "train",
+    ["--prepared", "{W}/prepared", "--out", "{T}/out", "--lr", "abc"],
+    2,
+    /--lr must be a number, got "abc"/,
+  ],
+  [
+    "evaluate: --run without checkpoints",
+    "evaluate",
+    ["--run", "{T}", "--prepared", "{W}/prepared", "--out", "{T}/out"],
+    1,
+    /checkpoints: no such folder/,
+  ],
+  [
+    "evaluate: --baseline without table1.md",
+    "evaluate",
+    ["--run", "{W}/run", "--prepared", "{W}/prepared", "--out", "{T}/out", "--baseline", "{T}"],
+    1,
+    /table1\.md: no such file/,
+  ],
+  [
+    "predict: a folder without images",
+    "predict",
+    ["--model", "{W}/run", "--input", "{T}", "--out", "{T}/out"],
+    1,
+    /no \.tif\/\.tiff\/\.png files in this folder/,
+  ],
+  [
+    "predict: --submission is a folder",
+    "predict",
+    ["--model", "{W}/run", "--input", "{W}/tile.png", "--out", "{T}/out", "--submission", "{T}"],
+    2,
+    /--submission .* is a folder/,
+  ],
+  [
+    "predict: --submission into the input folder",
+    "predict",
+    [
+      "--model",
+      "{W}/run",
+      "--input",
+      "{D}/train",
+      "--out",
+      "{T}/out",
+      "--submission",
+      "{D}/train/sub.csv",
+    ],
+    2,
+    /--submission .* would write over the input/,
+  ],
+  [
+    "predict: --threshold 2",
+    "predict",
+    ["--model", "{W}/run", "--input", "{W}/tile.png", "--out", "{T}/out", "--threshold", "2"],
+    2,
+    /--threshold must be at most 1/,
+  ],
+  [
+    "score: wrong header",
+    "score",
+    ["--submission", "{D}/tile_meta.csv", "--data", "{D}"],
+    1,
+    /tile_meta\.csv:1: expected the header/,
+  ],
+  [
+    "score: a bad RLE",
+    "score",
+    ["--submission", "{BADRLE}", "--data", "{D}"],
+    1,
+    /sub\.csv:2: instance 0: mask/,
+  ],
+  ["serve: --port 70000", "serve", ["--port", "70000"], 2, /--port must be at most 65535/],
+  [
+    "serve: --model missing",
+    "serve",
+    ["--model", "{T}/nope", "--port", "0"],
+    1,
+    /nope: no such folder/,
+  ],
+  [
+    "synth: a non-empty --out without --force",
+    "synth",
+    ["--out", "{D}", "--tiles", "2"],
+    2,
+    /exists and is not empty \(add --force/,
+  ],
+  [
+    "synth: --tiles 0",
+    "synth",
+    ["--out", "{T}/out", "--tiles", "0"],
+    2,
+    /--tiles must be at least 1/,
+  ],
+  [
+    "prepare: --classes vein",
+    "prepare",
+    ["--data", "{D}", "--out", "{T}/out", "--classes", "vein"],
+    2,
+    /--classes must be one of/,
+  ],
+  [
+    "prepare: a tile_meta.csv row without its id",
+    "prepare",
+    ["--data", "{M}", "--out", "{T}/out"],
+    1,
+    /tile_meta\.csv:2: /,
+  ],
+  [
+    "baseline: --out is a file",
+    "baseline",
+    ["--prepared", "{W}/prepared", "--out", "{D}/tile_meta.csv"],
+    1,
+    /tile_meta\.csv: is a file; --out needs a folder/,
+  ],
+  [
+    "train: --out is a file",
+    "train",
+    ["--prepared", "{W}/prepared", "--out", "{D}/tile_meta.csv", "--backend", "cpu"],
+    1,
+    /tile_meta\.csv: is a file; --out needs a folder/,
+  ],
+  [
+    "evaluate: --out is a file",
+    "evaluate",
+    ["--run", "{W}/run", "--prepared", "{W}/prepared", "--out", "{D}/tile_meta.csv"],
+    1,
+    /tile_meta\.csv: is a file; --out needs a folder/,
+  ],
+  [
+    "evaluate: --split test",
+    "evaluate",
+    ["--run", "{W}/run", "--prepared", "{W}/prepared", "--split", "test"],
+    2,
+    /--split must be one of val, train, all/,
+  ],
+  [
+    "predict: --out is a file",
+    "predict",
+    ["--model", "{W}/run", "--input", "{W}/tile.png", "--out", "{D}/tile_meta.csv"],
+    1,
+    /tile_meta\.csv: is a file; --out needs a folder/,
+  ],
+  [
+    "predict: two inputs with one id",
+    "predict",
+    [
+      "--model",
+      "{W}/run",
+      "--input",
+      "{W}/tile.png",
+      "--input",
+      "{DUP}/tile.png",
+      "--out",
+      "{T}/out",
+    ],
+    1,
+    /tile id "tile" also comes from/,
+  ],
+  [
+    "predict: --model is a prepared folder",
+    "predict",
+    ["--model", "{W}/prepared", "--input", "{W}/tile.png", "--out", "{T}/out"],
+    1,
+    /neither a checkpoint/,
+  ],
+  [
+    "score: a duplicate id",
+    "score",
+    ["--submission", "{DUPSUB}", "--data", "{D}"],
+    1,
+    /sub\.csv:3: duplicate id/,
+  ],
+  [
+    "score: --iou 0",
+    "score",
+    ["--submission", "{DUPSUB}", "--data", "{D}", "--iou", "0"],
+    2,
+    /--iou must be at least 0\.01/,
+  ],
+  ["serve: --threshold 2", "serve", ["--threshold", "2"], 2, /--threshold must be at most 1/],
+  [
+    "experiment: --questions colour",
+    "experiment",
+    ["--questions", "colour", "--out", "{T}/out"],
+    2,
+    /--questions must be one of normalization, batch, loss/,
+  ],
+  [
+    "demo: --tiles 5",
+    "demo",
+    ["--tiles", "5", "--out", "{T}/out"],
+    2,
+    /--tiles must be at least 10/,
+  ],
+];
+
+Deno.test("hostile table: every task, one line each, nothing left, inputs unchanged", async (t) => {
+  const { dir: D } = await miniCopy("table-mini");
+  const variant = async (name: string, edit: (d: string) => Promise<void>) => {
+    const { dir } = await miniCopy(`table-${name}`);
+    await edit(dir);
+    return dir;
+  };
+  const firstLine = async (d: string, line: string) => {
+    const p = join(d, "polygons.jsonl");
+    const lines = (await Deno.readTextFile(p)).split("\n");
+    lines[0] = line;
+    await Deno.writeTextFile(p, lines.join("\n"));
+  };
+  const tile = (d: string) => join(d, "train", `${firstTile}.tif`);
+  const subs: Record<string, string> = {
+    D,
+    W: WEB,
+    E: await variant("empty", (d) => Deno.writeTextFile(join(d, "polygons.jsonl"), "")),
+    R: await variant("ring2", (d) =>
+      firstLine(
+        d,
+        JSON.stringify({
+          id: firstTile,
+          annotations: [{ type: "blood_vessel", coordinates: [[[0, 0], [5, 5]]] }],
+        }),
+      )),
+    S: await variant("slash", (d) =>
+      firstLine(
+        d,
+        JSON.stringify({
+          id: "../x",
+          annotations: [{ type: "blood_vessel", coordinates: [[[0, 0], [5, 5], [0, 5]]] }],
+        }),
+      )),
+    B16: await variant(
+      "rgb16",
+      (d) => Deno.copyFile(join(ROOT, "fixtures/bad/rgb16.tif"), tile(d)),
+    ),
+    BH: await variant(
+      "header",
+      (d) => Deno.copyFile(join(ROOT, "fixtures/bad/header_only.tif"), tile(d)),
+    ),
+    BADRLE: join(tmp, "table-badrle", "sub.csv"),
+    DUPSUB: join(tmp, "table-dupsub", "sub.csv"),
+    DUP: join(tmp, "table-dup"),
+    M: await variant("meta-row", async (d) => {
+      const p = join(d, "tile_meta.csv");
+      const lines = (await Deno.readTextFile(p)).split("\n");
+      lines[1] = lines[1].replace(/^[^,]*/, "");
+      await Deno.writeTextFile(p, lines.join("\n"));
+    }),
+  };
+  await Deno.mkdir(dirname(subs.DUPSUB), { recursive: true });
+  await Deno.writeTextFile(
+    subs.DUPSUB,
+    `id,height,width,prediction_string\n${firstTile},512,512,\n${firstTile},512,512,\n`,
+  );
+  await Deno.mkdir(subs.DUP, { recursive: true });
+  await Deno.copyFile(join(WEB, "tile.png"), join(subs.DUP, "tile.png"));
+  await Deno.mkdir(dirname(subs.BADRLE), { recursive: true });
+  await Deno.writeTextFile(
+    subs.BADRLE,
+    `id,height,width,prediction_string\n${firstTile},512,512,0 0.5 !!notbase64!!\n`,
+  );
+  const inputs = [D, WEB, subs.E, subs.R, subs.S, subs.B16, subs.BH, subs.M, subs.DUP];
+  const before = await Promise.all(inputs.map(hashTree));
+  let row = 0;
+  for (const [name, task, args, code, message] of TABLE) {
+    const T = join(tmp, `table-row-${row++}`);
+    await Deno.mkdir(T);
+    const filled = args.map((a) =>
+      a.replace(/\{(\w+)\}/g, (_, k: string) => (k === "T" ? T : subs[k]))
+    );
+    await t.step(name, async () => {
+      const o = await run(
+        task,
+        [...filled, ...(task === "serve" ? [] : ["--quiet"])].filter(
+          (a) =>
+            !(task === "score" && a === "--quiet") &&
+            !(task === "synth" && a === "--quiet" && false),
+        ),
+      );
+      await expectError(o, { code, message, absent: [join(T, "out")] });
+    });
+  }
+  const after = await Promise.all(inputs.map(hashTree));
+  assert.deepEqual(after, before, "an input changed");
+});
