@@ -118,6 +118,34 @@ export const MUTANTS: Mutant[] = [
     replace: "  if (actual > expected) {",
     test: "src/model/artifact_test.ts",
   },
+  {
+    name: "outputs allowed over inputs",
+    file: "src/io.ts",
+    find: "    if (isWithin(inFolder, out)) {",
+    replace: "    if (isWithin(inFolder, out) && false) {",
+    test: "tasks/hostile_test.ts",
+  },
+  {
+    name: "no lock taken",
+    file: "src/io.ts",
+    find: "      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {",
+    replace: "      if (false) {",
+    test: "tasks/hostile_test.ts",
+  },
+  {
+    name: "a folder read as a CSV",
+    file: "src/data/csv.ts",
+    find: "    if ((await Deno.stat(path)).isDirectory) {",
+    replace: "    if (false) {",
+    test: "tasks/hostile_test.ts",
+  },
+  {
+    name: "polygon coordinates unbounded",
+    file: "src/data/kaggle.ts",
+    find: "        if (Math.abs(v) > MAX_COORDINATE) {",
+    replace: "        if (false) {",
+    test: "tasks/hostile_test.ts",
+  },
 ];
 
 const MUTANTS_TASK = defineTask({

@@ -33,6 +33,7 @@ async function run(task: string, args: string[]): Promise<Outcome> {
     env: { NO_COLOR: "1", VESSEL_SEG_WASM_THREADS: "1", XDG_RUNTIME_DIR: tmp },
     stdout: "null",
     stderr: "piped",
+    signal: AbortSignal.timeout(60_000), // a hang (the old coordinate bomb) fails, not blocks
   }).output();
   return {
     code: res.code,
