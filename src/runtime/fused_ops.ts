@@ -146,8 +146,12 @@ interface BatchNormLayer {
 /**
  * Makes a `tf.layers.batchNormalization` layer (channels-last, with scale and center) compute
  * training-mode calls with {@linkcode batchNormTrain}, then update its moving mean and variance
- * exactly as tfjs-layers does (moving ← moving − (moving − batch)·(1 − momentum)). Inference
- * calls and other configurations use the layer's own code.
+ * as PyTorch's `BatchNorm2d` does (and milesial's U-Net with it): moving ← moving − (moving −
+ * batch)·(1 − momentum), with the *unbiased* batch variance (× n/(n − 1), n the values per
+ * channel) for the moving variance — tfjs-layers uses the biased one. The normalisation itself
+ * uses the biased variance, as both do. Checked against a PyTorch golden
+ * (`fixtures/torch/bn_golden.json`). Inference calls and other configurations use the layer's own
+ * code.
  */
 export function useFusedTrainingBatchNorm(layer: tf.layers.Layer): void {
   const l = layer as unknown as BatchNormLayer;
@@ -164,13 +168,15 @@ export function useFusedTrainingBatchNorm(layer: tf.layers.Layer): void {
     }
     return tf.tidy(() => {
       const { y, mean, variance } = batchNormTrain(input, l.gamma.read(), l.beta.read(), l.epsilon);
-      for (const [moving, batch] of [[l.movingMean, mean], [l.movingVariance, variance]] as const) {
+      const n = input.size / input.shape[input.rank - 1];
+      const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
+      for (const [moving, batch] of [[l.movingMean, mean], [l.movingVariance, unbiased]] as const) {
         tf.tidy(() => {
           const orig = moving.read();
           moving.write(tf.sub(orig, tf.mul(tf.sub(orig, batch), 1 - l.momentum)));
         });
       }
-      tf.dispose([mean, variance]);
+      tf.dispose([mean, variance, unbiased]);
       return y;
     });
   };

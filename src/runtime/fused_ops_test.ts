@@ -111,7 +111,7 @@ Deno.test("reluGrad equals dy·step(x) and runs one fused kernel on wasm", async
   assert.ok((await kernelsOf(f)).has(FUSED_KERNELS.reluGrad));
 });
 
-Deno.test("useFusedTrainingBatchNorm: same outputs, gradients and moving statistics as the stock layer", async () => {
+Deno.test("useFusedTrainingBatchNorm: same outputs and gradients as the stock layer; moving variance unbiased", async () => {
   for (const backend of ["cpu", "wasm"] as const) {
     await runOn(backend, false, () => []);
     const make = (fused: boolean) => {
@@ -141,6 +141,25 @@ Deno.test("useFusedTrainingBatchNorm: same outputs, gradients and moving statist
       tf.dispose([value, ...Object.values(grads), infer]);
       return out;
     });
+    // The stock layer updates the moving variance with the biased batch variance v; the fused
+    // one, like PyTorch, with v·n/(n − 1): by hand, stock = 0.9·mv + 0.1·v, fused = stock +
+    // 0.1·v/(n − 1), with v recovered from the stock update.
+    const n = x.size / 8;
+    const mv0 = randomArray(10, 8).map((v) => 1 + Math.abs(v));
+    results[0][4] = results[0][4].map((s, k) => {
+      const v = (s - 0.9 * mv0[k]) / 0.1;
+      return s + (0.1 * v) / (n - 1);
+    });
+    // Inference normalises with the moving statistics, now different: the fused layer's output
+    // is checked against the formula on its own statistics, γ·(x − m)/√(v + ε) + β.
+    {
+      const [gm, bt, mm, mv] = fused.getWeights().map((w) => w.dataSync());
+      const xs = x.dataSync();
+      results[0][5] = Float32Array.from(xs, (xv, i) => {
+        const k = i % 8;
+        return gm[k] * (xv - mm[k]) / Math.sqrt(mv[k] + EPS) + bt[k];
+      });
+    }
     const labels = ["loss", "dgamma", "dbeta", "moving mean", "moving variance", "inference"];
     for (let i = 0; i < labels.length; i++) {
       const err = relL2(results[1][i], results[0][i]);
@@ -149,4 +168,41 @@ Deno.test("useFusedTrainingBatchNorm: same outputs, gradients and moving statist
     tf.dispose([x, r]);
     for (const w of [...stock.weights, ...fused.weights]) w.dispose();
   }
+});
+
+Deno.test("fused batch norm: running statistics and output equal PyTorch's BatchNorm2d (golden)", async () => {
+  // fixtures/torch/bn_golden.json: PyTorch 1.13, three training batches (see its README)
+  const g = JSON.parse(
+    await Deno.readTextFile(new URL("../../fixtures/torch/bn_golden.json", import.meta.url)),
+  );
+  const [n, h, w, c] = g.shape;
+  await tf.setBackend("cpu");
+  const input = tf.input({ shape: [h, w, c] });
+  const bnLayer = tf.layers.batchNormalization({ momentum: 1 - g.momentum, epsilon: g.eps });
+  const model = tf.model({ inputs: input, outputs: bnLayer.apply(input) as tf.SymbolicTensor });
+  useFusedTrainingBatchNorm(bnLayer);
+  let worst = 0;
+  const close = (got: ArrayLike<number>, want: number[], what: string) => {
+    for (let i = 0; i < want.length; i++) {
+      const d = Math.abs(got[i] - want[i]);
+      worst = Math.max(worst, d);
+      assert.ok(
+        d <= 2e-6 * Math.max(1, Math.abs(want[i])),
+        `${what}[${i}]: ${got[i]} vs ${want[i]}`,
+      );
+    }
+  };
+  let lastY: Float32Array | undefined;
+  g.batches.forEach((values: number[], step: number) => {
+    const y = tf.tidy(() =>
+      (model.apply(tf.tensor4d(values, [n, h, w, c]), { training: true }) as tf.Tensor).dataSync()
+    ) as Float32Array;
+    lastY = y;
+    const [, , mean, variance] = bnLayer.getWeights();
+    close(mean.dataSync(), g.running[step].mean, `running mean after batch ${step + 1}`);
+    close(variance.dataSync(), g.running[step].var, `running var after batch ${step + 1}`);
+  });
+  close(lastY!, g.lastOutput, "output of batch 3");
+  console.log(`  largest difference from PyTorch ${worst.toExponential(2)}`);
+  model.dispose();
 });
