@@ -146,6 +146,20 @@ export const MUTANTS: Mutant[] = [
     replace: "        if (false) {",
     test: "tasks/hostile_test.ts",
   },
+  {
+    name: "a tie counts as a better checkpoint",
+    file: "src/train/loop.ts",
+    find: '(select === "loss" ? value < prev.value : value > prev.value)',
+    replace: '(select === "loss" ? value <= prev.value : value >= prev.value)',
+    test: "src/train/loop_test.ts",
+  },
+  {
+    name: "batch norm's running variance biased (tfjs)",
+    file: "src/runtime/fused_ops.ts",
+    find: "const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;",
+    replace: "const unbiased = tf.mul(variance, 1);",
+    test: "src/runtime/fused_ops_test.ts",
+  },
 ];
 
 const MUTANTS_TASK = defineTask({

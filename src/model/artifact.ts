@@ -28,7 +28,7 @@ import { exists, readInputFile, readJson, writeFileAtomic, writeJsonAtomic } fro
 import { normalizationFor } from "../data/input.ts";
 import { readManifest } from "../data/prepared_io.ts";
 import { isThreshold } from "../metrics/binarize.ts";
-import { configProblem, type TrainConfig } from "./run_config.ts";
+import { configProblem, LATER_FIELDS, type TrainConfig } from "./run_config.ts";
 
 /** Where training stands, saved with every checkpoint. */
 export interface TrainState {
@@ -46,6 +46,9 @@ export interface TrainState {
   partialLoss: { sum: number; tiles: number };
   /** The backend the run was on. */
   backend: string;
+  /** The best validation `select` score so far, its epoch, and validations since without a
+   * better one (absent before the first validation, and in runs older than `--select`). */
+  best?: { value: number; epoch: number; since: number };
 }
 
 /** The optimizer's state as plain arrays (see `src/train/optim.ts`). */
@@ -317,6 +320,9 @@ export async function readCheckpointFile(dir: string): Promise<CheckpointFile> {
   if (file?.format !== "vessel-seg-checkpoint" || file.formatVersion !== 1) {
     throw new InputError(path, undefined, "not a vessel-seg checkpoint (format 1)");
   }
+  if (file.config !== null && typeof file.config === "object") {
+    file.config = { ...LATER_FIELDS, ...file.config } as TrainConfig;
+  }
   const problem = stateProblem(file.state) ??
     (configProblem(file.config) === undefined
       ? undefined
@@ -408,7 +414,8 @@ function flattenSlots(slots: OptimizerState["slots"]): {
 }
 
 /**
- * Writes checkpoint `name` of `run` atomically and points `latest.json` at it; returns its path.
+ * Writes checkpoint `name` of `run` atomically and points `latest.json` at it (unless
+ * `pointLatest` is false: `best/` is not where a run resumes from); returns its path.
  */
 export async function saveCheckpoint(
   run: string,
@@ -420,6 +427,7 @@ export async function saveCheckpoint(
     config: TrainConfig;
     inference: InferenceMeta;
   },
+  opts: { pointLatest?: boolean } = {},
 ): Promise<string> {
   const root = checkpointsDir(run);
   await Deno.mkdir(root, { recursive: true });
@@ -447,6 +455,7 @@ export async function saveCheckpoint(
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     throw e;
   }
+  if (opts.pointLatest === false) return final;
   const pointer: LatestPointer = {
     name,
     epoch: parts.state.epoch,

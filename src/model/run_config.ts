@@ -21,6 +21,8 @@ export const NORMALIZE = ["none", "dataset"] as const;
 export const AUGMENT = ["none", "morph", "color", "all"] as const;
 /** `--backend` choices. */
 export const BACKENDS = ["auto", "webgpu", "wasm", "cpu"] as const;
+/** `--select` choices: what makes a checkpoint the best one. */
+export const SELECT = ["dsc", "iou", "loss"] as const;
 /** `--preset` choices. */
 export const PRESETS = ["study", "small", "tiny"] as const;
 /** One of {@linkcode PRESETS}. */
@@ -64,7 +66,15 @@ export interface TrainConfig {
   threshold: number;
   /** Use at most this many training tiles (0 = all); for quick runs. */
   maxTiles: number;
+  /** The validation score that picks `checkpoints/best/`: micro DSC, micro IoU (higher is
+   * better) or the validation loss (lower is better). */
+  select: typeof SELECT[number];
+  /** Stop after this many validations without a better `select` score; 0 = never. */
+  patience: number;
 }
+
+/** Fields added after format 1 was first written, with the values older runs had in effect. */
+export const LATER_FIELDS: Partial<TrainConfig> = { select: "dsc", patience: 0 };
 
 /** Values a preset sets; explicit flags override them. */
 export type PresetValues = Omit<TrainConfig, "prepared" | "out" | "preset">;
@@ -83,6 +93,8 @@ const STUDY: PresetValues = {
   backend: "auto",
   threshold: 0.5,
   maxTiles: 0,
+  select: "dsc",
+  patience: 0,
 };
 
 /**
@@ -201,6 +213,8 @@ const CHECKS: Check[] = [
   ["backend", oneOf(BACKENDS), BACKENDS.join(" | ")],
   ["threshold", num(0, 1), "a number from 0 to 1"],
   ["maxTiles", int(0), "an integer ≥ 0"],
+  ["select", oneOf(SELECT), SELECT.join(" | ")],
+  ["patience", int(0), "an integer ≥ 0"],
 ];
 
 function at(value: unknown, path: string): unknown {

@@ -33,6 +33,8 @@ export interface PredictOptions {
   threshold: number;
   /** Called after each batch with the number of tiles in it. */
   onBatch?: (tiles: number) => void;
+  /** When given, the loss of each batch (on the logits) is computed too. */
+  lossFn?: (logits: tf.Tensor, targets: tf.Tensor) => tf.Scalar;
 }
 
 /**
@@ -51,22 +53,28 @@ export async function* predictMasks(
   ds: PreparedDataset,
   tiles: readonly PreparedTile[],
   opts: PredictOptions,
-): AsyncGenerator<{ tiles: PreparedTile[]; predU8: Uint8Array; maskU8: Uint8Array }> {
+): AsyncGenerator<
+  { tiles: PreparedTile[]; predU8: Uint8Array; maskU8: Uint8Array; loss?: number }
+> {
   for await (const b of inputBatches(ds, tiles, { batchSize: opts.batchSize, norm: opts.norm })) {
     const n = b.tiles.length, s = b.sizePx;
-    const pred = tf.tidy(() => {
+    const [pred, loss] = tf.tidy(() => {
       // x: [n, s, s, 3] float32, normalised like training; logits: [n, s, s, 1]
       const x = tf.tensor4d(b.x, [n, s, s, 3]);
-      return binarizeLogits(model.predict(x) as tf.Tensor, opts.threshold);
+      const logits = model.predict(x) as tf.Tensor;
+      const l = opts.lossFn?.(logits, tf.tensor4d(b.y, [n, s, s, 1]));
+      return [binarizeLogits(logits, opts.threshold), l] as const;
     });
     let p: Int32Array;
+    let lossValue: number | undefined;
     try {
       p = (await pred.data()) as Int32Array;
+      if (loss) lossValue = (await loss.data())[0];
     } finally {
-      pred.dispose();
+      tf.dispose([pred, ...(loss ? [loss] : [])]);
     }
     opts.onBatch?.(n);
-    yield { tiles: b.tiles, predU8: Uint8Array.from(p), maskU8: b.maskU8 };
+    yield { tiles: b.tiles, predU8: Uint8Array.from(p), maskU8: b.maskU8, loss: lossValue };
   }
 }
 
@@ -126,11 +134,13 @@ export interface ValScores {
   precision: number;
 }
 
-/** A model's scores on a split: both reductions and the number of tiles. */
+/** A model's scores on a split: both reductions, the number of tiles and (with a loss) the
+ * mean loss over the tiles. */
 export interface Validation {
   micro: ValScores;
   perImage: ValScores;
   tiles: number;
+  loss?: number;
 }
 
 function valScores(scores: Record<string, number>): ValScores {
@@ -154,10 +164,20 @@ export async function validate(
   tiles: readonly PreparedTile[],
   opts: PredictOptions,
 ): Promise<Validation> {
-  const confusions = await scoreModel(model, ds, tiles, opts);
+  const px = ds.manifest.tileSizePx ** 2;
+  const confusions: Confusion[] = [];
+  let lossSum = 0;
+  for await (const b of predictMasks(model, ds, tiles, opts)) {
+    for (let k = 0; k < b.tiles.length; k++) {
+      const view = (a: Uint8Array) => a.subarray(k * px, (k + 1) * px);
+      confusions.push(confusion(view(b.predU8), view(b.maskU8)));
+    }
+    if (b.loss !== undefined) lossSum += b.loss * b.tiles.length;
+  }
   return {
     micro: valScores(reduce(confusions, "micro").scores),
     perImage: valScores(reduce(confusions, "per-image").scores),
     tiles: confusions.length,
+    ...(opts.lossFn ? { loss: lossSum / confusions.length } : {}),
   };
 }

@@ -103,6 +103,11 @@ const TRAIN_TABLE = {
     max: 1,
   }),
   "max-tiles": n("maxTiles", "train on at most N tiles, 0 = all", { min: 0, integer: true }),
+  select: c("select", rc.SELECT, "validation score that picks checkpoints/best/ (loss: lowest)"),
+  patience: n("patience", "stop after N validations without a better --select score, 0 = off", {
+    min: 0,
+    integer: true,
+  }),
   quiet: QUIET,
 } satisfies FlagTable;
 

@@ -377,7 +377,8 @@ async function saveAs(s: Session, name: string): Promise<string> {
     state: { ...s.state, elapsedS: s.timeS() },
     config: s.config,
     inference: s.inference,
-  });
+  }, { pointLatest: name !== "best" });
+  if (name === "best") return path; // not where the run resumes from
   await s.record({
     type: "checkpoint",
     epoch: s.state.epoch,
@@ -509,17 +510,30 @@ async function endEpoch(
       batchSize: config.batchSize,
       norm: s.norm,
       threshold: config.threshold,
+      lossFn: s.lossFn,
     });
     s.lastVal = val;
   }
+  const improved = val === null ? false : trackBest(s, val, epoch);
   const epochS = +((performance.now() - epochStart) / 1000).toFixed(3);
   progress.done(
     `loss ${meanLoss.toFixed(4)}` +
       (val ? ` val DSC ${fmt(val.micro.dsc)} (per-image ${fmt(val.perImage.dsc)})` : ""),
   );
-  await s.record({ type: "epoch", epoch, loss: meanLoss, tiles, epochS, val });
-  const keep = config.checkpointEpochs.includes(epoch) || epoch === config.epochs;
+  await s.record({ type: "epoch", epoch, loss: meanLoss, tiles, epochS, val, best: improved });
+  const best = s.state.best;
+  const early = config.patience > 0 && best !== undefined && best.since >= config.patience &&
+    epoch < config.epochs;
+  const keep = config.checkpointEpochs.includes(epoch) || epoch === config.epochs || early;
   if (keep) await saveAs(s, epochCheckpointName(epoch));
+  if (improved) await saveAs(s, "best");
+  if (early) {
+    const msg = `early stop after epoch ${epoch}: no better validation ${config.select} for ` +
+      `${best!.since} validations (best ${fmt(best!.value)} at epoch ${best!.epoch}, ` +
+      `checkpoints/best)`;
+    s.say(`train: ${msg}`);
+    return await stopWith(s, "done", msg);
+  }
   if (s.interrupted && epoch < config.epochs) {
     // Ctrl-C during validation or checkpointing: stop at this epoch boundary.
     if (!keep) await saveAs(s, "interrupted");
@@ -529,6 +543,21 @@ async function endEpoch(
     return await stopWith(s, "interrupted", msg);
   }
   return undefined;
+}
+
+/**
+ * Updates the best validation score (`--select`: micro DSC or IoU, higher is better; the
+ * validation loss, lower is better); returns true when this epoch is the new best.
+ */
+function trackBest(s: Session, val: Validation, epoch: number): boolean {
+  const select = s.config.select;
+  const value = select === "loss" ? (val.loss ?? NaN) : val.micro[select];
+  const prev = s.state.best;
+  const better = Number.isFinite(value) &&
+    (prev === undefined || (select === "loss" ? value < prev.value : value > prev.value));
+  if (better) s.state.best = { value, epoch, since: 0 };
+  else if (prev !== undefined) s.state.best = { ...prev, since: prev.since + 1 };
+  return better;
 }
 
 /** Ctrl-C sets `s.interrupted` (a second one exits); returns the function that stops listening. */
@@ -589,9 +618,11 @@ async function runLoop(
       if (stopped !== undefined) return stopped;
     }
     const v = s.lastVal;
+    const b = s.state.best;
     const msg = `done: ${s.state.epoch} epochs, ${s.state.step} steps` +
       (v ? `; val DSC ${fmt(v.micro.dsc)} micro, ${fmt(v.perImage.dsc)} per-image` : "") +
-      (s.checkpoint ? `; checkpoint ${s.checkpoint}` : "");
+      (s.checkpoint ? `; checkpoint ${s.checkpoint}` : "") +
+      (b ? `; best ${config.select} ${fmt(b.value)} at epoch ${b.epoch} (checkpoints/best)` : "");
     s.say(`train: ${msg}`);
     return await stopWith(s, "done", msg);
   } finally {

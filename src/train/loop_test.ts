@@ -326,3 +326,54 @@ Deno.test("loop: nonFiniteWeights counts NaN/Inf among all weights, leak-free", 
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
 });
+
+Deno.test("loop: checkpoints/best is the epoch with the best validation DSC in the log", async () => {
+  const out = join(root, "best-dsc");
+  const res = await train(
+    config(out, { epochs: 4, optim: { lr: 1e-2 }, checkpointEpochs: [] }),
+    silent,
+  );
+  assert.equal(res.status, "done");
+  const epochs = (await readLog(out)).filter((r) => r.type === "epoch") as {
+    epoch: number;
+    val: { micro: { dsc: number } };
+  }[];
+  // the first epoch with the highest micro DSC, read from the log
+  let want = epochs[0];
+  for (const e of epochs) if (e.val.micro.dsc > want.val.micro.dsc) want = e;
+  const best = JSON.parse(await Deno.readTextFile(join(out, "checkpoints", "best", "state.json")));
+  assert.equal(best.state.epoch, want.epoch);
+  assert.equal(best.state.best.value, want.val.micro.dsc);
+  // latest.json still names the last epoch: a resume continues from there, not from best
+  assert.equal((await latestCheckpoint(out))!, join(out, "checkpoints", "epoch-0004"));
+});
+
+Deno.test("loop: --patience stops after N validations without a better score (frozen: none is)", async () => {
+  for (const select of ["dsc", "loss"] as const) {
+    const out = join(root, `patience-${select}`);
+    // lr 0 and no batch norm (whose running statistics would still move): every validation
+    // gives exactly the same scores
+    const cfg = config(out, {
+      epochs: 6,
+      optim: { lr: 0 },
+      model: { batchNorm: false },
+      select,
+      patience: 2,
+    });
+    const res = await train(cfg, silent);
+    assert.equal(res.status, "done");
+    assert.match(
+      res.message,
+      new RegExp(`early stop after epoch 3: no better validation ${select}`),
+    );
+    const epochs = (await readLog(out)).filter((r) => r.type === "epoch");
+    // epoch 1 sets the best; epochs 2 and 3 are no better (the weights never change): stop
+    assert.deepEqual(epochs.map((e) => e.epoch), [1, 2, 3]);
+    assert.deepEqual(epochs.map((e) => e.best), [true, false, false]);
+    const best = JSON.parse(
+      await Deno.readTextFile(join(out, "checkpoints", "best", "state.json")),
+    );
+    assert.equal(best.state.epoch, 1);
+    assert.equal(await latestCheckpoint(out), join(out, "checkpoints", "epoch-0003"));
+  }
+});
