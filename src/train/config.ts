@@ -13,6 +13,7 @@
  * @module
  */
 import { defineTask, type Flag, flag, type FlagTable, parseTask, QUIET } from "../cli.ts";
+import { normalize } from "node:path";
 import { UsageError } from "../errors.ts";
 import { FOCAL_VARIANTS, LOSS_NAMES } from "../model/losses.ts";
 import * as rc from "../model/run_config.ts";
@@ -144,10 +145,57 @@ export type TrainRequest =
   | {
     kind: "resume";
     run: string;
-    /** Flags allowed with --resume: more epochs, another backend or prepared directory. */
-    overrides: { epochs?: number; backend?: TrainConfig["backend"]; prepared?: string };
+    /** Flags allowed with --resume: more epochs, another backend or prepared directory, and
+     * the original command line's other flags, which must equal the saved config. */
+    overrides: ResumeOverrides;
     quiet: boolean;
   };
+
+/** A flag given with `--resume` that must equal the saved config's value at `path`. */
+export interface SameFlag {
+  flag: string;
+  path: string;
+  value: unknown;
+}
+
+/** What `--resume` may change, and what it must find unchanged. */
+export interface ResumeOverrides {
+  epochs?: number;
+  backend?: TrainConfig["backend"];
+  prepared?: string;
+  same?: SameFlag[];
+}
+
+const show = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v));
+
+/**
+ * Checks the flags given with `--resume` against the saved config: a differing value is one
+ * `UsageError` line naming each flag, saved vs given.
+ *
+ * @example
+ * ```ts
+ * import { checkSameFlags, makeConfig } from "./config.ts";
+ * const saved = makeConfig("tiny", { prepared: "p", out: "r" });
+ * checkSameFlags(saved, [{ flag: "preset", path: "preset", value: "tiny" }]);
+ * let msg = "";
+ * try {
+ *   checkSameFlags(saved, [{ flag: "lr", path: "optim.lr", value: 0.01 }]);
+ * } catch (e) {
+ *   msg = (e as Error).message;
+ * }
+ * console.assert(msg.includes("--lr: saved 0.003, given 0.01"), msg);
+ * ```
+ */
+export function checkSameFlags(saved: TrainConfig, same: readonly SameFlag[]): void {
+  const diffs = same.filter((s) => JSON.stringify(get(saved, s.path)) !== JSON.stringify(s.value))
+    .map((s) => `--${s.flag}: saved ${show(get(saved, s.path))}, given ${show(s.value)}`);
+  if (diffs.length > 0) {
+    throw new UsageError(
+      `--resume continues the saved config, which differs: ${diffs.join("; ")} ` +
+        "(only --epochs, --backend and --prepared may change)",
+    );
+  }
+}
 
 /** Flags that may accompany `--resume`. */
 const RESUME_FLAGS = new Set(["resume", "epochs", "backend", "prepared", "quiet"]);
@@ -187,17 +235,30 @@ export function parseTrainArgs(args: string[]): TrainRequest {
     args.some((a) => a === `--${k}` || a.startsWith(`--${k}=`))
   );
   if (f.resume !== undefined) {
-    const extra = given.filter((k) => !RESUME_FLAGS.has(k));
-    if (extra.length > 0) {
-      throw new UsageError(
-        `--resume continues with the run's saved config; cannot also give --${extra[0]} ` +
-          `(allowed: --epochs, --backend, --prepared)`,
-      );
+    const same: SameFlag[] = [];
+    for (const name of given.filter((k) => !RESUME_FLAGS.has(k))) {
+      const value = (f as Record<string, unknown>)[name];
+      if (name === "out") {
+        if (normalize(value as string) !== normalize(f.resume)) {
+          throw new UsageError(`--out ${value} differs from --resume ${f.resume}`);
+        }
+      } else if (name === "preset") same.push({ flag: name, path: "preset", value });
+      else if (name === "no-batch-norm") {
+        same.push({ flag: name, path: "model.batchNorm", value: false });
+      } else {
+        const path = (TRAIN_TABLE[name as keyof typeof TRAIN_TABLE] as Partial<Sets>).path!;
+        same.push({
+          flag: name,
+          path,
+          value: name === "checkpoint-epochs" ? epochList(value as string[]) : value,
+        });
+      }
     }
-    const overrides: { epochs?: number; backend?: TrainConfig["backend"]; prepared?: string } = {};
+    const overrides: ResumeOverrides = {};
     if (f.epochs !== undefined) overrides.epochs = f.epochs;
     if (f.backend !== undefined) overrides.backend = f.backend;
     if (f.prepared !== undefined) overrides.prepared = f.prepared;
+    if (same.length > 0) overrides.same = same;
     return { kind: "resume", run: f.resume, overrides, quiet: f.quiet };
   }
   if (f.prepared === undefined) throw new UsageError("--prepared is required");

@@ -63,7 +63,7 @@ Deno.test("config: bad flags are usage errors naming the flag", () => {
     [[...base, "--batch-norm", "--no-batch-norm"], /contradict/],
     [["--out", "r"], /--prepared is required/],
     [["--prepared", "p"], /--out is required/],
-    [["--resume", "r", "--lr", "1"], /cannot also give --lr/],
+    [["--resume", "r", "--out", "other"], /--out other differs from --resume r/],
   ];
   for (const [args, re] of cases) {
     assert.throws(
@@ -74,4 +74,23 @@ Deno.test("config: bad flags are usage errors naming the flag", () => {
   }
   const r = parseTrainArgs(["--resume", "r", "--epochs", "9"]);
   assert.deepEqual(r, { kind: "resume", run: "r", overrides: { epochs: 9 }, quiet: false });
+  // the original command line with --resume added: its flags are checked against the saved config
+  const again = parseTrainArgs([
+    ...["--prepared", "p", "--out", "r", "--preset", "tiny", "--lr", "0.01", "--no-batch-norm"],
+    ...["--checkpoint-epochs", "4,2", "--resume", "r"],
+  ]);
+  assert.deepEqual(again, {
+    kind: "resume",
+    run: "r",
+    overrides: {
+      prepared: "p",
+      same: [
+        { flag: "preset", path: "preset", value: "tiny" },
+        { flag: "no-batch-norm", path: "model.batchNorm", value: false },
+        { flag: "lr", path: "optim.lr", value: 0.01 },
+        { flag: "checkpoint-epochs", path: "checkpointEpochs", value: [2, 4] },
+      ],
+    },
+    quiet: false,
+  });
 });

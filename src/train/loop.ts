@@ -41,7 +41,7 @@ import {
   type TrainState,
 } from "../model/artifact.ts";
 import { validate, type Validation } from "../model/score.ts";
-import { formatConfig, type TrainConfig } from "./config.ts";
+import { checkSameFlags, formatConfig, type ResumeOverrides, type TrainConfig } from "./config.ts";
 import { type Batch, type Normalization, normalizationFor } from "../data/input.ts";
 import { batches, epochOrder } from "./data.ts";
 import { Optimizer } from "./optim.ts";
@@ -132,7 +132,7 @@ async function removeFailedRun(out: string, created: boolean): Promise<void> {
  */
 export async function resume(
   run: string,
-  overrides: { epochs?: number; backend?: TrainConfig["backend"]; prepared?: string } = {},
+  overrides: ResumeOverrides = {},
   opts: RunOptions = {},
 ): Promise<RunResult> {
   const dir = await latestCheckpoint(run);
@@ -144,6 +144,7 @@ export async function resume(
     );
   }
   const ckpt = await readCheckpoint(dir);
+  checkSameFlags(ckpt.file.config, overrides.same ?? []);
   const config: TrainConfig = { ...ckpt.file.config, out: run };
   if (overrides.epochs !== undefined) config.epochs = overrides.epochs;
   if (overrides.backend !== undefined) config.backend = overrides.backend;

@@ -231,7 +231,7 @@ Deno.test("train task: exit codes for bad flags, a tile size the depth cannot ta
     await quiet(["--prepared", prepared, "--out", join(root, "x"), "--augment", "warp"]),
     2,
   );
-  assert.equal(await quiet(["--resume", join(root, "x"), "--lr", "1"]), 2);
+  assert.equal(await quiet(["--resume", join(root, "x"), "--out", join(root, "y")]), 2);
   // 32 px tiles cannot go down 6 times: a one-line input error naming the manifest
   assert.equal(
     await quiet([
@@ -375,5 +375,35 @@ Deno.test("loop: --patience stops after N validations without a better score (fr
     );
     assert.equal(best.state.epoch, 1);
     assert.equal(await latestCheckpoint(out), join(out, "checkpoints", "epoch-0003"));
+  }
+});
+
+Deno.test("train task: --resume added to the original command line continues; a changed flag is one line", async () => {
+  const out = join(root, "resume-same");
+  const args = [
+    ...["--prepared", prepared, "--out", out, ...TINY_ARGS, "--batch-size", "2"],
+    ...["--lr", "0.002", "--backend", BACKEND, "--quiet"],
+  ];
+  const lines: string[] = [];
+  const err = console.error, log = console.log;
+  console.error = (...a: unknown[]) => lines.push(a.join(" "));
+  console.log = () => {};
+  try {
+    const run = (a: string[]) => runMain((x) => main(x, silent), a);
+    assert.equal(await run([...args, "--epochs", "1"]), 0);
+    assert.equal(await run([...args, "--epochs", "2", "--resume", out]), 0);
+    const log2 = await readLog(out);
+    assert.deepEqual(log2.filter((r) => r.type === "epoch").map((r) => r.epoch), [1, 2]);
+    lines.length = 0;
+    const changed = args.map((a) => (a === "0.002" ? "0.5" : a));
+    assert.equal(await run([...changed, "--epochs", "3", "--resume", out]), 2);
+    assert.deepEqual(lines, [
+      "error: --resume continues the saved config, which differs: --lr: saved 0.002, given 0.5 " +
+      "(only --epochs, --backend and --prepared may change)",
+    ]);
+    assert.equal((await readLog(out)).filter((r) => r.type === "epoch").length, 2, "nothing ran");
+  } finally {
+    console.error = err;
+    console.log = log;
   }
 });
