@@ -7,7 +7,8 @@
  * deno task mutants [--only NAME[,NAME…]] [--keep]
  * ```
  *
- * A mutant whose `find` text is missing (the code moved) is reported as `stale`: update the list.
+ * A mutant whose `find` text is missing (the code moved) is reported as `stale`: update the list;
+ * a copy whose test does not load is `broken`.
  * Exit 0 when every mutant is caught, 1 otherwise.
  *
  * @module
@@ -160,6 +161,20 @@ export const MUTANTS: Mutant[] = [
     replace: "const unbiased = tf.mul(variance, 1);",
     test: "src/runtime/fused_ops_test.ts",
   },
+  {
+    name: "MultiStepLR milestone one epoch late",
+    file: "src/train/schedule.ts",
+    find: "cfg.stepEpochs.filter((m) => m <= epoch - 1).length",
+    replace: "cfg.stepEpochs.filter((m) => m < epoch - 1).length",
+    test: "src/train/schedule_test.ts",
+  },
+  {
+    name: "plateau state not resumed",
+    file: "src/train/loop.ts",
+    find: "  if (p === undefined) return initialPlateau(s.config.optim.lr);",
+    replace: "  if (p === undefined || true) return initialPlateau(s.config.optim.lr);",
+    test: "src/train/loop_test.ts",
+  },
 ];
 
 const MUTANTS_TASK = defineTask({
@@ -173,8 +188,10 @@ const MUTANTS_TASK = defineTask({
 });
 
 async function trackedFiles(): Promise<string[]> {
-  const res = await new Deno.Command("git", { args: ["ls-files", "-z"], stdout: "piped" })
-    .output();
+  const res = await new Deno.Command("git", {
+    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    stdout: "piped",
+  }).output();
   return new TextDecoder().decode(res.stdout).split("\0").filter((f) => f !== "");
 }
 
@@ -200,9 +217,14 @@ async function runMutant(m: Mutant, files: string[], keep: boolean) {
       args: ["test", "-A", "--no-check", "--preload", "scripts/strict_console_assert.ts", m.test],
       cwd: dir,
       env: { NO_COLOR: "1", CI: "" },
-      stdout: "null",
-      stderr: "null",
+      stdout: "piped",
+      stderr: "piped",
     }).output();
+    const output = new TextDecoder().decode(res.stdout) + new TextDecoder().decode(res.stderr);
+    // A copy that does not even load (a file missing from the copy) proves nothing.
+    if (/Module not found|error: Uncaught \(in promise\) TypeError: Import/.test(output)) {
+      return { status: "broken" as const, dir };
+    }
     return { status: res.success ? "missed" as const : "caught" as const, dir };
   } finally {
     if (!keep) await Deno.remove(dir, { recursive: true });

@@ -49,6 +49,9 @@ export interface TrainState {
   /** The best validation `select` score so far, its epoch, and validations since without a
    * better one (absent before the first validation, and in runs older than `--select`). */
   best?: { value: number; epoch: number; since: number };
+  /** `--lr-schedule plateau`'s state: lowest validation loss (null before the first), the
+   * validations since, the current rate. */
+  plateau?: { best: number | null; bad: number; lr: number };
 }
 
 /** The optimizer's state as plain arrays (see `src/train/optim.ts`). */

@@ -23,6 +23,26 @@ export const AUGMENT = ["none", "morph", "color", "all"] as const;
 export const BACKENDS = ["auto", "webgpu", "wasm", "cpu"] as const;
 /** `--select` choices: what makes a checkpoint the best one. */
 export const SELECT = ["dsc", "iou", "loss"] as const;
+/** `--lr-schedule` choices (see `src/train/schedule.ts`). */
+export const LR_SCHEDULES = ["constant", "cosine", "step", "plateau"] as const;
+
+/** The learning-rate schedule (PyTorch's schedulers, stepped per epoch). */
+export interface ScheduleConfig {
+  name: typeof LR_SCHEDULES[number];
+  /** Epochs of linear warm-up (0 = none). */
+  warmupEpochs: number;
+  /** Floor of cosine and plateau. */
+  lrMin: number;
+  /** `step`: the milestone epochs. */
+  stepEpochs: number[];
+  /** `step`: the factor at each milestone. */
+  stepGamma: number;
+  /** `plateau`: validations without a better loss before the rate drops. */
+  plateauPatience: number;
+  /** `plateau`: the factor of a drop. */
+  plateauFactor: number;
+}
+
 /** `--preset` choices. */
 export const PRESETS = ["study", "small", "tiny"] as const;
 /** One of {@linkcode PRESETS}. */
@@ -71,10 +91,27 @@ export interface TrainConfig {
   select: typeof SELECT[number];
   /** Stop after this many validations without a better `select` score; 0 = never. */
   patience: number;
+  /** The learning-rate schedule. */
+  schedule: ScheduleConfig;
 }
 
+/** PyTorch's defaults where they exist (MultiStepLR γ 0.1; ReduceLROnPlateau 10, 0.1). */
+const CONSTANT_LR: ScheduleConfig = {
+  name: "constant",
+  warmupEpochs: 0,
+  lrMin: 0,
+  stepEpochs: [],
+  stepGamma: 0.1,
+  plateauPatience: 10,
+  plateauFactor: 0.1,
+};
+
 /** Fields added after format 1 was first written, with the values older runs had in effect. */
-export const LATER_FIELDS: Partial<TrainConfig> = { select: "dsc", patience: 0 };
+export const LATER_FIELDS: Partial<TrainConfig> = {
+  select: "dsc",
+  patience: 0,
+  schedule: CONSTANT_LR,
+};
 
 /** Values a preset sets; explicit flags override them. */
 export type PresetValues = Omit<TrainConfig, "prepared" | "out" | "preset">;
@@ -95,6 +132,7 @@ const STUDY: PresetValues = {
   maxTiles: 0,
   select: "dsc",
   patience: 0,
+  schedule: CONSTANT_LR,
 };
 
 /**
@@ -169,6 +207,7 @@ export function makeConfig(
     model: { ...p.model, seed, ...o.model },
     loss: { ...p.loss, ...o.loss },
     optim: { ...p.optim, momentum: defaultMomentum(p, o.optim?.name), ...o.optim },
+    schedule: { ...p.schedule, ...o.schedule },
     seed,
   };
   const problem = configProblem(config);
@@ -215,6 +254,13 @@ const CHECKS: Check[] = [
   ["maxTiles", int(0), "an integer ≥ 0"],
   ["select", oneOf(SELECT), SELECT.join(" | ")],
   ["patience", int(0), "an integer ≥ 0"],
+  ["schedule.name", oneOf(LR_SCHEDULES), LR_SCHEDULES.join(" | ")],
+  ["schedule.warmupEpochs", int(0), "an integer ≥ 0"],
+  ["schedule.lrMin", num(0), "a number ≥ 0"],
+  ["schedule.stepEpochs", (v) => Array.isArray(v) && v.every(int(1)), "a list of epochs"],
+  ["schedule.stepGamma", num(0, 1), "a number from 0 to 1"],
+  ["schedule.plateauPatience", int(0), "an integer ≥ 0"],
+  ["schedule.plateauFactor", num(0, 1), "a number from 0 to 1"],
 ];
 
 function at(value: unknown, path: string): unknown {

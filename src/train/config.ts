@@ -105,6 +105,26 @@ const TRAIN_TABLE = {
   }),
   "max-tiles": n("maxTiles", "train on at most N tiles, 0 = all", { min: 0, integer: true }),
   select: c("select", rc.SELECT, "validation score that picks checkpoints/best/ (loss: lowest)"),
+  "lr-schedule": c(
+    "schedule.name",
+    rc.LR_SCHEDULES,
+    "learning-rate schedule, per epoch (PyTorch's)",
+  ),
+  "warmup-epochs": n("schedule.warmupEpochs", "linear warm-up epochs", { min: 0, integer: true }),
+  "lr-min": n("schedule.lrMin", "floor of cosine and plateau", { min: 0 }),
+  "step-epochs": sets(
+    "schedule.stepEpochs",
+    flag.list({ arg: "A,B,…", help: "step: epochs after which the rate is multiplied by gamma" }),
+  ),
+  "step-gamma": n("schedule.stepGamma", "step: the factor at each milestone", { min: 0, max: 1 }),
+  "plateau-patience": n("schedule.plateauPatience", "plateau: validations without a lower loss", {
+    min: 0,
+    integer: true,
+  }),
+  "plateau-factor": n("schedule.plateauFactor", "plateau: the factor of a drop", {
+    min: 0,
+    max: 1,
+  }),
   patience: n("patience", "stop after N validations without a better --select score, 0 = off", {
     min: 0,
     integer: true,
@@ -207,11 +227,11 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   o[keys[keys.length - 1]] = value;
 }
 
-function epochList(items: string[]): number[] {
+function epochList(items: string[], flagName = "checkpoint-epochs"): number[] {
   const epochs = items.map((s) => {
     const v = Number(s);
     if (!Number.isInteger(v) || v < 1) {
-      throw new UsageError(`--checkpoint-epochs: "${s}" is not an epoch (a positive integer)`);
+      throw new UsageError(`--${flagName}: "${s}" is not an epoch (a positive integer)`);
     }
     return v;
   });
@@ -250,7 +270,9 @@ export function parseTrainArgs(args: string[]): TrainRequest {
         same.push({
           flag: name,
           path,
-          value: name === "checkpoint-epochs" ? epochList(value as string[]) : value,
+          value: name === "checkpoint-epochs" || name === "step-epochs"
+            ? epochList(value as string[], name)
+            : value,
         });
       }
     }
@@ -271,7 +293,8 @@ export function parseTrainArgs(args: string[]): TrainRequest {
     const path = (def as Partial<Sets>).path;
     const value = (f as Record<string, unknown>)[name];
     if (path === undefined || value === undefined || value === false) continue;
-    setPath(overrides, path, name === "checkpoint-epochs" ? epochList(value as string[]) : value);
+    const list = name === "checkpoint-epochs" || name === "step-epochs";
+    setPath(overrides, path, list ? epochList(value as string[], name) : value);
   }
   if (f["no-batch-norm"]) setPath(overrides, "model.batchNorm", false);
   const config = makeConfig(f.preset, {

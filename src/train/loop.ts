@@ -45,6 +45,7 @@ import { checkSameFlags, formatConfig, type ResumeOverrides, type TrainConfig } 
 import { type Batch, type Normalization, normalizationFor } from "../data/input.ts";
 import { batches, epochOrder } from "./data.ts";
 import { Optimizer } from "./optim.ts";
+import { initialPlateau, type PlateauState, plateauStep, scheduledLr } from "./schedule.ts";
 
 /** Options of {@linkcode train} and {@linkcode resume}. */
 export interface RunOptions {
@@ -521,7 +522,12 @@ async function endEpoch(
     `loss ${meanLoss.toFixed(4)}` +
       (val ? ` val DSC ${fmt(val.micro.dsc)} (per-image ${fmt(val.perImage.dsc)})` : ""),
   );
-  await s.record({ type: "epoch", epoch, loss: meanLoss, tiles, epochS, val, best: improved });
+  const lr = s.optimizer.lr;
+  if (config.schedule.name === "plateau" && val?.loss !== undefined) {
+    const next = plateauStep(plateauOf(s), val.loss, config.schedule);
+    s.state.plateau = { ...next, best: Number.isFinite(next.best) ? next.best : null };
+  }
+  await s.record({ type: "epoch", epoch, loss: meanLoss, tiles, epochS, val, best: improved, lr });
   const best = s.state.best;
   const early = config.patience > 0 && best !== undefined && best.since >= config.patience &&
     epoch < config.epochs;
@@ -544,6 +550,13 @@ async function endEpoch(
     return await stopWith(s, "interrupted", msg);
   }
   return undefined;
+}
+
+/** The plateau schedule's state from the checkpointed form (JSON has no Infinity). */
+function plateauOf(s: Session): PlateauState {
+  const p = s.state.plateau;
+  if (p === undefined) return initialPlateau(s.config.optim.lr);
+  return { ...p, best: p.best ?? Infinity };
 }
 
 /**
@@ -594,6 +607,9 @@ async function runLoop(
   try {
     await announce(s, from);
     for (let epoch = s.state.epoch + 1; epoch <= config.epochs; epoch++) {
+      s.optimizer.setLearningRate(
+        scheduledLr(config.optim.lr, epoch, config.epochs, config.schedule, plateauOf(s)),
+      );
       const rng = Rng.fromState(s.state.rngState);
       const order = epochOrder(s.trainTiles, rng);
       const epochStart = performance.now();

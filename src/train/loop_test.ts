@@ -118,15 +118,25 @@ async function finalFiles(run: string): Promise<{ weights: Uint8Array; optimizer
 }
 
 Deno.test("loop: resuming after an interruption gives the same final weights as an uninterrupted run", async () => {
+  // every option that keeps state across epochs on: augmentation, the best checkpoint by
+  // validation loss, and the plateau schedule (patience 0: the rate drops at every validation that
+  // is no better) after a warm-up epoch
   const extra: ConfigOverrides = {
     epochs: 3,
     optim: { name: "rmsprop", lr: 1e-3 },
     augment: "all",
     checkpointEpochs: [1],
+    select: "loss",
+    schedule: { name: "plateau", warmupEpochs: 2, plateauPatience: 0, plateauFactor: 0.5 },
   };
   const straight = join(root, "straight");
   assert.equal((await train(config(straight, extra), silent)).status, "done");
   const expected = await finalFiles(straight);
+  const lrsOf = async (run: string) =>
+    (await readLog(run)).filter((r) => r.type === "epoch").map((r) => r.lr);
+  const straightLrs = await lrsOf(straight);
+  assert.equal(straightLrs[0], 5e-4, "warm-up epoch 1 of 2: half the rate");
+  assert.equal(straightLrs.length, 3);
   // 4 tiles, batch 2: 2 batches an epoch. Stop mid-epoch (after 3 batches) and at an epoch's last
   // batch (after 2), then resume.
   for (const stopAfter of [3, 2]) {
@@ -145,6 +155,7 @@ Deno.test("loop: resuming after an interruption gives the same final weights as 
       `optimizer state differs (stop after ${stopAfter})`,
     );
     const log = await readLog(run);
+    assert.deepEqual(await lrsOf(run), straightLrs, "the same rate every epoch after a resume");
     assert.equal(log.filter((r) => r.type === "start").length, 2);
     assert.deepEqual(log.filter((r) => r.type === "batch").map((r) => r.step), [1, 2, 3, 4, 5, 6]);
   }
@@ -406,4 +417,27 @@ Deno.test("train task: --resume added to the original command line continues; a 
     console.error = err;
     console.log = log;
   }
+});
+
+Deno.test("loop: the plateau schedule halves the rate after each flat validation, across a resume", async () => {
+  // SGD at 1e-9 without batch norm: the validation loss stays flat (no relative gain of 1e-4), so
+  // with patience 0 every validation after the first halves the rate.
+  const cfg = (out: string) =>
+    config(out, {
+      epochs: 4,
+      optim: { name: "sgd", lr: 1e-9 },
+      model: { batchNorm: false },
+      schedule: { name: "plateau", plateauPatience: 0, plateauFactor: 0.5 },
+      checkpointEpochs: [1, 2, 3],
+    });
+  const lrsOf = async (run: string) =>
+    (await readLog(run)).filter((r) => r.type === "epoch").map((r) => r.lr);
+  const straight = join(root, "plateau-straight");
+  assert.equal((await train(cfg(straight), silent)).status, "done");
+  assert.deepEqual(await lrsOf(straight), [1e-9, 1e-9, 5e-10, 2.5e-10]);
+  const stopped = join(root, "plateau-stopped");
+  const first = await train(cfg(stopped), { ...silent, stopAfterBatches: 5 }); // mid epoch 3
+  assert.equal(first.status, "interrupted");
+  assert.equal((await resume(stopped, {}, silent)).status, "done");
+  assert.deepEqual(await lrsOf(stopped), [1e-9, 1e-9, 5e-10, 2.5e-10]);
 });

@@ -50,9 +50,22 @@ export class Optimizer {
   #step = 0;
   #slots = new Map<string, tf.Variable[]>();
 
+  #lr: number;
+
   constructor(config: OptimConfig, vars: tf.Variable[]) {
     this.config = config;
     this.vars = vars;
+    this.#lr = config.lr;
+  }
+
+  /** The learning rate of the next updates (the config's, until a schedule sets another). */
+  get lr(): number {
+    return this.#lr;
+  }
+
+  /** Sets the learning rate of the next updates (a schedule's value for the epoch). */
+  setLearningRate(lr: number): void {
+    this.#lr = lr;
   }
 
   /** Updates done so far. */
@@ -79,7 +92,8 @@ export class Optimizer {
         `Optimizer: ${grads.length} gradients for ${this.vars.length} variables`,
       );
     }
-    const { name, lr, momentum: mu, weightDecay: wd, clipNorm } = this.config;
+    const { name, momentum: mu, weightDecay: wd, clipNorm } = this.config;
+    const lr = this.#lr;
     const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
     let gs = grads;
     if (clipNorm > 0) {
