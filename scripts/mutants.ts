@@ -175,6 +175,13 @@ export const MUTANTS: Mutant[] = [
     replace: "  if (p === undefined || true) return initialPlateau(s.config.optim.lr);",
     test: "src/train/loop_test.ts",
   },
+  {
+    name: "--ema keeps the average as the raw weights",
+    file: "src/train/loop.ts",
+    find: "    const raw = rawWeightBytes(s.model); // read before the average goes in",
+    replace: "    const raw = new Uint8Array(0);",
+    test: "src/train/loop_test.ts",
+  },
 ];
 
 const MUTANTS_TASK = defineTask({

@@ -429,6 +429,8 @@ export async function saveCheckpoint(
     state: TrainState;
     config: TrainConfig;
     inference: InferenceMeta;
+    /** Further files of the checkpoint (the raw weights beside an averaged model). */
+    extraFiles?: Record<string, Uint8Array>;
   },
   opts: { pointLatest?: boolean } = {},
 ): Promise<string> {
@@ -444,6 +446,9 @@ export async function saveCheckpoint(
     await writeFileAtomic(join(tmp, "model.json"), new TextEncoder().encode(modelJson));
     const { shapes, flat } = flattenSlots(parts.optimizer.slots);
     await writeFileAtomic(join(tmp, "optimizer.bin"), new Uint8Array(flat.buffer));
+    for (const [name, bytes] of Object.entries(parts.extraFiles ?? {})) {
+      await writeFileAtomic(join(tmp, name), bytes);
+    }
     const file: CheckpointFile = {
       format: "vessel-seg-checkpoint",
       formatVersion: 1,

@@ -93,6 +93,9 @@ export interface TrainConfig {
   patience: number;
   /** The learning-rate schedule. */
   schedule: ScheduleConfig;
+  /** Decay of the weights' exponential moving average; 0 = none. Validation, checkpoints and
+   * the best choice use the average when on. */
+  ema: number;
 }
 
 /** PyTorch's defaults where they exist (MultiStepLR γ 0.1; ReduceLROnPlateau 10, 0.1). */
@@ -111,6 +114,7 @@ export const LATER_FIELDS: Partial<TrainConfig> = {
   select: "dsc",
   patience: 0,
   schedule: CONSTANT_LR,
+  ema: 0,
 };
 
 /** Values a preset sets; explicit flags override them. */
@@ -133,6 +137,7 @@ const STUDY: PresetValues = {
   select: "dsc",
   patience: 0,
   schedule: CONSTANT_LR,
+  ema: 0,
 };
 
 /**
@@ -261,6 +266,7 @@ const CHECKS: Check[] = [
   ["schedule.stepGamma", num(0, 1), "a number from 0 to 1"],
   ["schedule.plateauPatience", int(0), "an integer ≥ 0"],
   ["schedule.plateauFactor", num(0, 1), "a number from 0 to 1"],
+  ["ema", num(0, 0.999999), "a number from 0 (off) to below 1"],
 ];
 
 function at(value: unknown, path: string): unknown {

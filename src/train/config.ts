@@ -125,6 +125,10 @@ const TRAIN_TABLE = {
     min: 0,
     max: 1,
   }),
+  ema: n("ema", "decay of the weights' moving average used to validate and checkpoint, 0 = off", {
+    min: 0,
+    max: 0.999999,
+  }),
   patience: n("patience", "stop after N validations without a better --select score, 0 = off", {
     min: 0,
     integer: true,

@@ -27,7 +27,7 @@ import { openPrepared, type PreparedDataset } from "../data/prepared_io.ts";
 import type { PreparedTile } from "../data/prepared.ts";
 import { type LossFn, makeLoss } from "../model/losses.ts";
 import { buildUNet, checkInputSize, countParams } from "../model/unet.ts";
-import { claimOutput, exists, writeJsonAtomic } from "../io.ts";
+import { claimOutput, exists, readInputFile, writeJsonAtomic } from "../io.ts";
 import { Progress } from "../progress.ts";
 import { Rng } from "../rng.ts";
 import { initBackend } from "../runtime/backends.ts";
@@ -44,6 +44,7 @@ import { validate, type Validation } from "../model/score.ts";
 import { checkSameFlags, formatConfig, type ResumeOverrides, type TrainConfig } from "./config.ts";
 import { type Batch, type Normalization, normalizationFor } from "../data/input.ts";
 import { batches, epochOrder } from "./data.ts";
+import { WeightAverage } from "./ema.ts";
 import { Optimizer } from "./optim.ts";
 import { initialPlateau, type PlateauState, plateauStep, scheduledLr } from "./schedule.ts";
 
@@ -218,6 +219,8 @@ interface Session {
   lastVal?: Validation;
   lastLoss?: number;
   sessionBatches: number;
+  /** The weights' moving average (`--ema`), when on. */
+  ema?: WeightAverage;
   close: () => void;
 }
 
@@ -282,6 +285,14 @@ async function openSession(
         say(`note: checkpoint was written on ${from.file.state.backend}, resuming on ${backend}`);
       }
     }
+    // With --ema a checkpoint's model files hold the average and raw_weights.bin the weights
+    // training continues from: the average starts from the former, the model gets the latter.
+    let ema: WeightAverage | undefined;
+    if (config.ema > 0) {
+      ema = new WeightAverage(model, config.ema);
+      closers.push(() => ema!.dispose());
+      if (from !== undefined) await loadRawWeights(model, from.dir);
+    }
     const t0 = performance.now();
     const startElapsed = state.elapsedS;
     const timeS = () => +(startElapsed + (performance.now() - t0) / 1000).toFixed(3);
@@ -312,6 +323,7 @@ async function openSession(
       interrupted: false,
       checkpoint: from?.dir,
       sessionBatches: 0,
+      ema,
       close,
     };
   } catch (e) {
@@ -348,6 +360,45 @@ async function announce(s: Session, from: FromCheckpoint | undefined): Promise<v
   });
 }
 
+/** The file beside an averaged checkpoint's model files that holds the raw weights. */
+const RAW_WEIGHTS = "raw_weights.bin";
+
+/** All of the model's weights (in `model.weights` order) as float32 bytes. */
+function rawWeightBytes(model: tf.LayersModel): Uint8Array {
+  const arrays = model.weights.map((w) => w.read().dataSync() as Float32Array);
+  const flat = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let off = 0;
+  for (const a of arrays) {
+    flat.set(a, off);
+    off += a.length;
+  }
+  return new Uint8Array(flat.buffer);
+}
+
+/** Loads `dir/raw_weights.bin` into the model (the weights an averaged run trains on). */
+async function loadRawWeights(model: tf.LayersModel, dir: string): Promise<void> {
+  const path = join(dir, RAW_WEIGHTS);
+  const bytes = await readInputFile(path, "the raw weights of an --ema run");
+  const size = (w: tf.LayerVariable) => (w.shape as number[]).reduce((a, b) => a * b, 1);
+  const need = model.weights.reduce((n, w) => n + size(w), 0);
+  if (bytes.byteLength !== need * 4) {
+    throw new InputError(
+      path,
+      undefined,
+      `${bytes.byteLength} bytes, the model has ${need} weights`,
+    );
+  }
+  const flat = new Float32Array(bytes.slice().buffer);
+  let off = 0;
+  tf.tidy(() => {
+    for (const w of model.weights) {
+      const n = size(w);
+      w.write(tf.tensor(flat.subarray(off, off + n), w.shape as number[]));
+      off += n;
+    }
+  });
+}
+
 /** The number of non-finite values among the model's weights (batch-norm statistics included). */
 export async function nonFiniteWeights(model: tf.LayersModel): Promise<number> {
   const count = tf.tidy(() =>
@@ -373,13 +424,22 @@ class BrokenWeights extends Error {}
 async function saveAs(s: Session, name: string): Promise<string> {
   const bad = await nonFiniteWeights(s.model);
   if (bad > 0) throw new BrokenWeights(`${bad} weights are NaN or infinite`);
-  const path = await saveCheckpoint(s.config.out, name, {
-    model: s.model,
-    optimizer: await s.optimizer.getState(),
-    state: { ...s.state, elapsedS: s.timeS() },
-    config: s.config,
-    inference: s.inference,
-  }, { pointLatest: name !== "best" });
+  const save = async (extraFiles?: Record<string, Uint8Array>) =>
+    await saveCheckpoint(s.config.out, name, {
+      model: s.model,
+      optimizer: await s.optimizer.getState(),
+      state: { ...s.state, elapsedS: s.timeS() },
+      config: s.config,
+      inference: s.inference,
+      ...(extraFiles ? { extraFiles } : {}),
+    }, { pointLatest: name !== "best" });
+  // With --ema the model files hold the average (what inference and best/ use), and the raw
+  // weights go beside them for resuming.
+  let path: string;
+  if (s.ema) {
+    const raw = rawWeightBytes(s.model); // read before the average goes in
+    path = await s.ema.withAveraged(s.model, () => save({ [RAW_WEIGHTS]: raw }));
+  } else path = await save();
   if (name === "best") return path; // not where the run resumes from
   await s.record({
     type: "checkpoint",
@@ -459,6 +519,7 @@ async function trainEpoch(
       return await stopWith(s, "nan", msg);
     }
     state.step++;
+    s.ema?.update(s.model);
     state.batchInEpoch = batchNo;
     state.partialLoss.sum += loss * n;
     state.partialLoss.tiles += n;
@@ -508,12 +569,14 @@ async function endEpoch(
   };
   let val: Validation | null = null;
   if (s.valTiles.length > 0 && (epoch % config.valEvery === 0 || epoch === config.epochs)) {
-    val = await validate(s.model, s.ds, s.valTiles, {
-      batchSize: config.batchSize,
-      norm: s.norm,
-      threshold: config.threshold,
-      lossFn: s.lossFn,
-    });
+    const run = () =>
+      validate(s.model, s.ds, s.valTiles, {
+        batchSize: config.batchSize,
+        norm: s.norm,
+        threshold: config.threshold,
+        lossFn: s.lossFn,
+      });
+    val = s.ema ? await s.ema.withAveraged(s.model, run) : await run();
     s.lastVal = val;
   }
   const improved = val === null ? false : trackBest(s, val, epoch);

@@ -109,11 +109,15 @@ Deno.test("loop: a 2-tile overfit reaches DSC > 0.9; the checkpoint loads with t
   assert.equal(log.at(-1)!.type, "stop");
 });
 
-async function finalFiles(run: string): Promise<{ weights: Uint8Array; optimizer: Uint8Array }> {
+async function finalFiles(
+  run: string,
+): Promise<{ weights: Uint8Array; optimizer: Uint8Array; raw?: Uint8Array }> {
   const dir = (await latestCheckpoint(run))!;
+  const raw = await Deno.readFile(join(dir, "raw_weights.bin")).catch(() => undefined);
   return {
     weights: await Deno.readFile(join(dir, "weights.bin")),
     optimizer: await Deno.readFile(join(dir, "optimizer.bin")),
+    ...(raw ? { raw } : {}),
   };
 }
 
@@ -128,6 +132,7 @@ Deno.test("loop: resuming after an interruption gives the same final weights as 
     checkpointEpochs: [1],
     select: "loss",
     schedule: { name: "plateau", warmupEpochs: 2, plateauPatience: 0, plateauFactor: 0.5 },
+    ema: 0.9,
   };
   const straight = join(root, "straight");
   assert.equal((await train(config(straight, extra), silent)).status, "done");
@@ -149,6 +154,8 @@ Deno.test("loop: resuming after an interruption gives the same final weights as 
     assert.equal(second.step, 6);
     const got = await finalFiles(run);
     assert.deepEqual(got.weights, expected.weights, `weights differ (stop after ${stopAfter})`);
+    assert.ok(expected.raw !== undefined, "an --ema run keeps its raw weights");
+    assert.deepEqual(got.raw, expected.raw, `raw weights differ (stop after ${stopAfter})`);
     assert.deepEqual(
       got.optimizer,
       expected.optimizer,
@@ -440,4 +447,25 @@ Deno.test("loop: the plateau schedule halves the rate after each flat validation
   assert.equal(first.status, "interrupted");
   assert.equal((await resume(stopped, {}, silent)).status, "done");
   assert.deepEqual(await lrsOf(stopped), [1e-9, 1e-9, 5e-10, 2.5e-10]);
+});
+
+Deno.test("loop: --ema validates and checkpoints the average; the raw weights are kept beside it", async () => {
+  const out = join(root, "ema");
+  const res = await train(config(out, { epochs: 2, ema: 0.5, checkpointEpochs: [] }), silent);
+  assert.equal(res.status, "done");
+  const dir = (await latestCheckpoint(out))!;
+  const averaged = await Deno.readFile(join(dir, "weights.bin"));
+  const raw = await Deno.readFile(join(dir, "raw_weights.bin"));
+  assert.notDeepEqual(averaged.subarray(0, 64), raw.subarray(0, 64), "the average is not the raw");
+  // the logged validation of the last epoch is the checkpoint's (averaged) model's
+  const model = await loadCheckpointModel(dir);
+  const ds = await openPrepared(prepared);
+  const norm = normalizationFor("dataset", ds.manifest.stats);
+  const val = await validate(model, ds, ds.tiles("val"), { batchSize: 2, norm, threshold: 0.5 });
+  const last = (await readLog(out)).filter((r) => r.type === "epoch").at(-1)! as {
+    val: { micro: { dsc: number } };
+  };
+  assert.equal(val.micro.dsc, last.val.micro.dsc);
+  model.dispose();
+  ds.close();
 });
