@@ -182,6 +182,13 @@ export const MUTANTS: Mutant[] = [
     replace: "    const raw = new Uint8Array(0);",
     test: "src/train/loop_test.ts",
   },
+  {
+    name: "--freeze-encoder ignored",
+    file: "src/train/loop.ts",
+    find: "      .filter((w) => !config.freezeEncoder || !isEncoderWeight(w.name))",
+    replace: "      .filter((w) => !config.freezeEncoder || !isEncoderWeight(w.name) || true)",
+    test: "src/train/loop_test.ts",
+  },
 ];
 
 const MUTANTS_TASK = defineTask({

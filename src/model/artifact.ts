@@ -635,6 +635,8 @@ export interface ArtifactInfo {
   inference: InferenceMeta;
   /** The weight files `model.json` names (for serving them). */
   weightFiles: string[];
+  /** The checked `model.json`. */
+  modelJson: tf.io.ModelJSON;
   file: CheckpointFile;
 }
 
@@ -654,7 +656,7 @@ export async function describeArtifact(
 ): Promise<ArtifactInfo> {
   const dir = await resolveCheckpoint(path);
   const file = await readCheckpointFile(dir);
-  const { files } = await readModelJson(dir);
+  const { json, files } = await readModelJson(dir);
   const inference = await inferenceMeta(dir, file, opts.prepared);
   return {
     dir,
@@ -663,6 +665,7 @@ export async function describeArtifact(
     config: file.config,
     inference,
     weightFiles: files,
+    modelJson: json,
     file,
   };
 }

@@ -96,6 +96,11 @@ export interface TrainConfig {
   /** Decay of the weights' exponential moving average; 0 = none. Validation, checkpoints and
    * the best choice use the average when on. */
   ema: number;
+  /** A run or checkpoint whose weights start this run (fresh optimizer, this config); null =
+   * the seeded initialisation. */
+  initFrom: string | null;
+  /** Train only the decoder (the encoder's weights stay as initialised). */
+  freezeEncoder: boolean;
 }
 
 /** PyTorch's defaults where they exist (MultiStepLR γ 0.1; ReduceLROnPlateau 10, 0.1). */
@@ -115,6 +120,8 @@ export const LATER_FIELDS: Partial<TrainConfig> = {
   patience: 0,
   schedule: CONSTANT_LR,
   ema: 0,
+  initFrom: null,
+  freezeEncoder: false,
 };
 
 /** Values a preset sets; explicit flags override them. */
@@ -138,6 +145,8 @@ const STUDY: PresetValues = {
   patience: 0,
   schedule: CONSTANT_LR,
   ema: 0,
+  initFrom: null,
+  freezeEncoder: false,
 };
 
 /**
@@ -267,6 +276,8 @@ const CHECKS: Check[] = [
   ["schedule.plateauPatience", int(0), "an integer ≥ 0"],
   ["schedule.plateauFactor", num(0, 1), "a number from 0 to 1"],
   ["ema", num(0, 0.999999), "a number from 0 (off) to below 1"],
+  ["initFrom", (v) => v === null || (typeof v === "string" && v !== ""), "null or a path"],
+  ["freezeEncoder", (v) => typeof v === "boolean", "true or false"],
 ];
 
 function at(value: unknown, path: string): unknown {

@@ -125,6 +125,17 @@ const TRAIN_TABLE = {
     min: 0,
     max: 1,
   }),
+  "init-from": sets(
+    "initFrom",
+    flag.string({
+      arg: "RUN|CHECKPOINT",
+      help: "start from these weights (fresh optimizer, this config); the architecture must match",
+    }),
+  ),
+  "freeze-encoder": sets(
+    "freezeEncoder",
+    flag.boolean({ help: "train only the decoder (with --init-from: fine-tuning)" }),
+  ),
   ema: n("ema", "decay of the weights' moving average used to validate and checkpoint, 0 = off", {
     min: 0,
     max: 0.999999,

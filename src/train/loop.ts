@@ -32,6 +32,8 @@ import { Progress } from "../progress.ts";
 import { Rng } from "../rng.ts";
 import { initBackend } from "../runtime/backends.ts";
 import {
+  type ArtifactInfo,
+  describeArtifact,
   epochCheckpointName,
   type InferenceMeta,
   latestCheckpoint,
@@ -265,7 +267,15 @@ async function openSession(
     closers.push(() => logFile.close());
     const model = buildUNet(config.model);
     closers.push(() => model.dispose());
-    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    if (from === undefined && config.initFrom !== null) {
+      const init = await describeArtifact(config.initFrom);
+      checkSameArchitecture(model, init);
+      await restoreWeights(model, init.dir);
+      say(`train: weights from ${init.dir} (epoch ${init.epoch}); optimizer and config fresh`);
+    }
+    const vars = model.trainableWeights
+      .filter((w) => !config.freezeEncoder || !isEncoderWeight(w.name))
+      .map((w) => w.read() as tf.Variable);
     const optimizer = new Optimizer(config.optim, vars);
     closers.push(() => optimizer.dispose());
     let state: TrainState = {
@@ -358,6 +368,54 @@ async function announce(s: Session, from: FromCheckpoint | undefined): Promise<v
     tileSizePx: s.inference.tileSizePx,
     resumedFrom: from?.dir ?? null,
   });
+}
+
+/** Encoder weights of the U-Net (`src/model/unet.ts` names): `enc0_…` and `downK_…`. */
+export function isEncoderWeight(name: string): boolean {
+  return /^(enc0|down\d+)_/.test(name);
+}
+
+/**
+ * Refuses `--init-from` weights of another architecture with one line naming the first weight
+ * that differs (missing, extra, or another shape).
+ */
+function checkSameArchitecture(model: tf.LayersModel, init: ArtifactInfo): void {
+  const specs = new Map<string, number[]>();
+  const path = join(init.dir, "model.json");
+  for (const group of init.modelJson.weightsManifest) {
+    for (const w of group.weights) specs.set(w.name, w.shape);
+  }
+  const mine = new Set<string>();
+  for (const w of model.weights) {
+    // originalName: tfjs suffixes variable names (`_1`) when a process builds a second model
+    const name = w.originalName;
+    mine.add(name);
+    const theirs = specs.get(name);
+    const shape = w.shape as number[];
+    if (theirs === undefined) {
+      throw new InputError(
+        path,
+        undefined,
+        `--init-from: no weight ${name} there (this config has it); the architecture differs`,
+      );
+    }
+    if (theirs.join() !== shape.join()) {
+      throw new InputError(
+        path,
+        undefined,
+        `--init-from: weight ${name} is [${theirs}] there, [${shape}] in this config ` +
+          "(--depth and --base-filters must match)",
+      );
+    }
+  }
+  const extra = [...specs.keys()].find((name) => !mine.has(name));
+  if (extra !== undefined) {
+    throw new InputError(
+      path,
+      undefined,
+      `--init-from: weight ${extra} is not in this config's model`,
+    );
+  }
 }
 
 /** The file beside an averaged checkpoint's model files that holds the raw weights. */

@@ -6,13 +6,14 @@ import { makeLoss } from "../model/losses.ts";
 import { buildUNet } from "../model/unet.ts";
 import { main } from "../../tasks/train.ts";
 import { runMain } from "../cli.ts";
+import { InputError } from "../errors.ts";
 import { initBackend } from "../runtime/backends.ts";
 import { latestCheckpoint, loadCheckpointModel } from "../model/artifact.ts";
 import { validate } from "../model/score.ts";
 import { type ConfigOverrides, makeConfig, type TrainConfig } from "../model/run_config.ts";
 import { normalizationFor } from "../data/input.ts";
 import { batches } from "./data.ts";
-import { nonFiniteWeights, resume, train, trainStep } from "./loop.ts";
+import { isEncoderWeight, nonFiniteWeights, resume, train, trainStep } from "./loop.ts";
 import { Optimizer } from "./optim.ts";
 import { writeTinyPrepared } from "../data/testing.ts";
 
@@ -468,4 +469,60 @@ Deno.test("loop: --ema validates and checkpoints the average; the raw weights ar
   assert.equal(val.micro.dsc, last.val.micro.dsc);
   model.dispose();
   ds.close();
+});
+
+/** A checkpoint's weights by name (model.json order), read from its files. */
+async function weightsByName(dir: string): Promise<Map<string, Float32Array>> {
+  const json = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+  const bytes = await Deno.readFile(join(dir, "weights.bin"));
+  const all = new Float32Array(bytes.slice().buffer);
+  const out = new Map<string, Float32Array>();
+  let off = 0;
+  for (const w of json.weightsManifest[0].weights) {
+    const n = (w.shape as number[]).reduce((a, b) => a * b, 1);
+    out.set(w.name, all.slice(off, off + n));
+    off += n;
+  }
+  return out;
+}
+
+Deno.test("loop: --init-from starts from a run's weights; --freeze-encoder trains only the decoder", async () => {
+  // no batch norm: with lr 0 nothing may change, not even running statistics
+  const plain = { model: { batchNorm: false }, epochs: 1 } as const;
+  const source = join(root, "init-source");
+  assert.equal(
+    (await train(config(source, { ...plain, optim: { lr: 1e-2 } }), silent)).status,
+    "done",
+  );
+  const src = await weightsByName((await latestCheckpoint(source))!);
+  // lr 0 from the source's weights: the checkpoint holds exactly them
+  const copy = join(root, "init-copy");
+  const c = config(copy, { ...plain, optim: { lr: 0 }, initFrom: source });
+  assert.equal((await train(c, silent)).status, "done");
+  assert.deepEqual(await weightsByName((await latestCheckpoint(copy))!), src);
+  // frozen encoder, lr > 0: every encoder weight as in the source, every decoder kernel moved
+  const tuned = join(root, "init-frozen");
+  const f = config(tuned, { ...plain, optim: { lr: 1e-2 }, initFrom: source, freezeEncoder: true });
+  assert.equal((await train(f, silent)).status, "done");
+  const got = await weightsByName((await latestCheckpoint(tuned))!);
+  for (const [name, values] of got) {
+    if (isEncoderWeight(name)) assert.deepEqual(values, src.get(name), `${name} moved`);
+    else if (name.endsWith("/kernel")) assert.notDeepEqual(values, src.get(name), `${name} frozen`);
+  }
+  assert.ok(
+    [...got.keys()].some(isEncoderWeight) && [...got.keys()].some((n) => !isEncoderWeight(n)),
+  );
+  // another architecture: one line naming the first weight that differs
+  const wider = config(join(root, "init-wider"), {
+    ...plain,
+    model: { baseFilters: 6 },
+    initFrom: source,
+  });
+  await assert.rejects(
+    () => train(wider, silent),
+    (e: unknown) =>
+      e instanceof InputError &&
+      /model\.json: --init-from: weight enc0_conv1\/kernel is \[3,3,3,4\] there, \[3,3,3,6\] in this config/
+        .test(e.message),
+  );
 });
