@@ -28,7 +28,7 @@ import type { PreparedTile } from "../data/prepared.ts";
 import { type LossFn, makeLoss } from "../model/losses.ts";
 import { buildUNet, checkInputSize, countParams } from "../model/unet.ts";
 import { claimOutput, exists, readInputFile, writeJsonAtomic } from "../io.ts";
-import { Progress } from "../progress.ts";
+import { formatDuration, Progress } from "../progress.ts";
 import { Rng } from "../rng.ts";
 import { initBackend } from "../runtime/backends.ts";
 import {
@@ -223,6 +223,8 @@ interface Session {
   sessionBatches: number;
   /** The weights' moving average (`--ema`), when on. */
   ema?: WeightAverage;
+  /** Step timing of this session: the first step (compilation, warm-up) is not timed. */
+  timing: { since?: number; steps: number; said: boolean };
   close: () => void;
 }
 
@@ -334,6 +336,7 @@ async function openSession(
       checkpoint: from?.dir,
       sessionBatches: 0,
       ema,
+      timing: { steps: 0, said: false },
       close,
     };
   } catch (e) {
@@ -368,6 +371,34 @@ async function announce(s: Session, from: FromCheckpoint | undefined): Promise<v
     tileSizePx: s.inference.tileSizePx,
     resumedFrom: from?.dir ?? null,
   });
+}
+
+/**
+ * Times the session's steps (all but the first) and, after two timed steps, prints the estimate
+ * of a step, an epoch and the rest of the run; returns the run's ETA for the progress line.
+ * Training steps only: validation and checkpoints are not in it.
+ */
+function runEta(s: Session, stepsPerEpoch: number): string {
+  const now = performance.now();
+  const t = s.timing;
+  if (t.since === undefined) {
+    t.since = now;
+    return "";
+  }
+  t.steps++;
+  const perStep = (now - t.since) / 1000 / t.steps;
+  const left = s.config.epochs * stepsPerEpoch - s.state.step;
+  if (t.steps === 2 && !t.said) {
+    t.said = true;
+    s.say(
+      `train: ${perStep.toFixed(3)} s a step → about ${formatDuration(perStep * stepsPerEpoch)} ` +
+        `an epoch and ${formatDuration(perStep * left)} for the ${left} step${
+          left === 1 ? "" : "s"
+        } left ` +
+        "(training steps only; validation and checkpoints come on top)",
+    );
+  }
+  return ` · run ETA ${formatDuration(perStep * left)}`;
 }
 
 /** Encoder weights of the U-Net (`src/model/unet.ts` names): `enc0_…` and `downK_…`. */
@@ -590,7 +621,7 @@ async function trainEpoch(
       loss,
       gradNorm,
     });
-    progress.tick(n, `batch ${batchNo}/${nBatches} loss ${loss.toFixed(4)}`);
+    progress.tick(n, `batch ${batchNo}/${nBatches} loss ${loss.toFixed(4)}${runEta(s, nBatches)}`);
     s.sessionBatches++;
     if (s.opts.stopAfterBatches !== undefined && s.sessionBatches >= s.opts.stopAfterBatches) {
       s.interrupted = true;

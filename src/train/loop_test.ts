@@ -526,3 +526,17 @@ Deno.test("loop: --init-from starts from a run's weights; --freeze-encoder train
         .test(e.message),
   );
 });
+
+Deno.test("loop: after two timed steps the run prints its time estimate", async () => {
+  const out = join(root, "eta");
+  const lines: string[] = [];
+  const res = await train(config(out, { epochs: 2 }), { ...silent, log: (l) => lines.push(l) });
+  assert.equal(res.status, "done");
+  const est = lines.filter((l) => / s a step → about /.test(l));
+  assert.equal(est.length, 1, lines.join("\n"));
+  // 4 tiles, batch 2: 2 steps an epoch, 4 in the run; the estimate comes after step 3, 1 left
+  assert.match(
+    est[0],
+    /^train: \d+\.\d{3} s a step → about \d+:\d{2} an epoch and \d+:\d{2} for the 1 step left/,
+  );
+});
