@@ -103,8 +103,11 @@ export interface TrainConfig {
   freezeEncoder: boolean;
 }
 
-/** PyTorch's defaults where they exist (MultiStepLR γ 0.1; ReduceLROnPlateau 10, 0.1). */
-const CONSTANT_LR: ScheduleConfig = {
+/**
+ * The default schedule: a constant rate; the other schedules' settings at PyTorch's defaults
+ * where they exist (MultiStepLR γ 0.1; ReduceLROnPlateau patience 10, factor 0.1).
+ */
+export const CONSTANT_LR: ScheduleConfig = {
   name: "constant",
   warmupEpochs: 0,
   lrMin: 0,
@@ -114,8 +117,14 @@ const CONSTANT_LR: ScheduleConfig = {
   plateauFactor: 0.1,
 };
 
-/** Fields added after format 1 was first written, with the values older runs had in effect. */
-export const LATER_FIELDS: Partial<TrainConfig> = {
+/**
+ * Fields added after format 1 was first written, with the values older runs had in effect (and
+ * every preset's defaults).
+ */
+export const LATER_FIELDS: Pick<
+  TrainConfig,
+  "select" | "patience" | "schedule" | "ema" | "initFrom" | "freezeEncoder"
+> = {
   select: "dsc",
   patience: 0,
   schedule: CONSTANT_LR,
@@ -141,12 +150,7 @@ const STUDY: PresetValues = {
   backend: "auto",
   threshold: 0.5,
   maxTiles: 0,
-  select: "dsc",
-  patience: 0,
-  schedule: CONSTANT_LR,
-  ema: 0,
-  initFrom: null,
-  freezeEncoder: false,
+  ...LATER_FIELDS,
 };
 
 /**

@@ -1,16 +1,9 @@
 import assert from "node:assert/strict";
-import type { ScheduleConfig } from "../model/run_config.ts";
+import { CONSTANT_LR } from "../model/run_config.ts";
 import { initialPlateau, plateauStep, scheduledLr } from "./schedule.ts";
 
-const BASE: ScheduleConfig = {
-  name: "constant",
-  warmupEpochs: 0,
-  lrMin: 0,
-  stepEpochs: [],
-  stepGamma: 0.1,
-  plateauPatience: 10,
-  plateauFactor: 0.1,
-};
+// the settings each case does not name (they do not enter its formula)
+const BASE = CONSTANT_LR;
 const close = (a: number, b: number, what: string) =>
   assert.ok(Math.abs(a - b) <= 1e-12, `${what}: ${a} vs ${b}`);
 
