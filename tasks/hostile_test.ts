@@ -341,15 +341,15 @@ Deno.test("hostile predict and evaluate: tampered checkpoints, inputs never writ
   ];
   for (const [name, spoil, message] of cases) {
     await t.step(name, async () => {
-      const run = await tamperedRun(`run-${name.replace(/\W+/g, "-")}`, spoil);
-      const hashes = await hashTree(run);
+      const runDir = await tamperedRun(`run-${name.replace(/\W+/g, "-")}`, spoil);
+      const hashes = await hashTree(runDir);
       const out = join(tmp, `pred-${name.replace(/\W+/g, "-")}`);
-      const o = await run_("predict", ["--model", run, "--input", tile, "--out", out, "--quiet"]);
+      const o = await run("predict", ["--model", runDir, "--input", tile, "--out", out, "--quiet"]);
       await expectError(o, { code: 1, message, absent: [out] });
       const evOut = join(tmp, `ev-${name.replace(/\W+/g, "-")}`);
-      const ev = await run_("evaluate", [
+      const ev = await run("evaluate", [
         "--run",
-        run,
+        runDir,
         "--prepared",
         join(WEB, "prepared"),
         "--out",
@@ -357,7 +357,7 @@ Deno.test("hostile predict and evaluate: tampered checkpoints, inputs never writ
         "--quiet",
       ]);
       await expectError(ev, { code: 1, message, absent: [evOut] });
-      await unchanged(run, hashes, name);
+      await unchanged(runDir, hashes, name);
     });
   }
   await t.step("--out over the input folder is refused, the PNGs untouched", async () => {
@@ -365,7 +365,7 @@ Deno.test("hostile predict and evaluate: tampered checkpoints, inputs never writ
     await Deno.mkdir(join(d, "masks"), { recursive: true });
     await Deno.copyFile(tile, join(d, "masks", "tile.png"));
     const hashes = await hashTree(d);
-    const o = await run_("predict", [
+    const o = await run("predict", [
       "--model",
       join(WEB, "run"),
       "--input",
@@ -384,13 +384,10 @@ Deno.test("hostile predict and evaluate: tampered checkpoints, inputs never writ
     await Deno.copyFile(join(ROOT, "fixtures/bad/truncated.png"), join(d, "b.png"));
     const out = join(tmp, "pred-mixed-out");
     const args = ["--model", join(WEB, "run"), "--input", d, "--out", out, "--quiet"];
-    const o = await run_("predict", args);
+    const o = await run("predict", args);
     await expectError(o, { code: 1, message: /b\.png: truncated PNG/, absent: [out] });
   });
 });
-
-// `run` is the name of a variable above; the task runner under another name there.
-const run_ = run;
 
 Deno.test("hostile score: a row claiming 60000×60000 is refused at once", async () => {
   const d = join(tmp, "score");

@@ -284,7 +284,17 @@ const CHECKS: Check[] = [
   ["freezeEncoder", (v) => typeof v === "boolean", "true or false"],
 ];
 
-function at(value: unknown, path: string): unknown {
+/**
+ * The value at a dotted `path` of a config-like object (`"optim.lr"`), `undefined` where absent.
+ *
+ * @example
+ * ```ts
+ * import { fieldAt } from "./run_config.ts";
+ * console.assert(fieldAt({ optim: { lr: 0.1 } }, "optim.lr") === 0.1);
+ * console.assert(fieldAt({}, "optim.lr") === undefined);
+ * ```
+ */
+export function fieldAt(value: unknown, path: string): unknown {
   let v = value;
   for (const k of path.split(".")) {
     v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
@@ -308,7 +318,7 @@ export function configProblem(value: unknown): string | undefined {
     return `expected an object, found ${JSON.stringify(value)}`;
   }
   for (const [path, ok, expected] of CHECKS) {
-    const v = at(value, path);
+    const v = fieldAt(value, path);
     if (!ok(v)) return `field ${path}: expected ${expected}, found ${JSON.stringify(v)}`;
   }
   return undefined;

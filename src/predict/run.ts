@@ -26,7 +26,7 @@ import {
 import { Progress } from "../progress.ts";
 import { type BackendChoice, initBackend } from "../runtime/backends.ts";
 import { binarize } from "../metrics/binarize.ts";
-import { describeArtifact, loadArtifact, type LoadedArtifact } from "../model/artifact.ts";
+import { describeArtifact, loadCheckpointModel, type LoadedArtifact } from "../model/artifact.ts";
 import { extractInstances } from "./instances.ts";
 import { predictProbabilitiesAsync } from "./predict.ts";
 import { SUBMISSION_HEADER, submissionLine } from "./submission.ts";
@@ -162,7 +162,7 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
     tf.enableProdMode();
     backend = tf.getBackend();
     if (!opts.keepBackend) backend = (await initBackend(opts.backend ?? "auto", { log: say })).name;
-    loaded = await loadArtifact(opts.model);
+    loaded = { ...described, model: await loadCheckpointModel(described.dir) };
   } catch (e) {
     await claim.abandon();
     throw e;

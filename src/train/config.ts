@@ -17,16 +17,12 @@ import { normalize } from "node:path";
 import { UsageError } from "../errors.ts";
 import { FOCAL_VARIANTS, LOSS_NAMES } from "../model/losses.ts";
 import * as rc from "../model/run_config.ts";
-import type {
-  ConfigOverrides,
-  PresetName,
-  PresetValues,
-  TrainConfig,
-} from "../model/run_config.ts";
+import type { ConfigOverrides, TrainConfig } from "../model/run_config.ts";
 
 export * from "../model/run_config.ts";
 
-const { AUGMENT, BACKENDS, makeConfig, NORMALIZE, OPTIMIZERS, PRESET_VALUES, PRESETS } = rc;
+const { AUGMENT, BACKENDS, fieldAt, makeConfig, NORMALIZE, OPTIMIZERS, PRESET_VALUES, PRESETS } =
+  rc;
 
 /** A train flag that sets a config field (`path`, dotted) when given. */
 type Sets = { path: string };
@@ -147,13 +143,9 @@ const TRAIN_TABLE = {
   quiet: QUIET,
 } satisfies FlagTable;
 
-function get(obj: unknown, path: string): unknown {
-  return path.split(".").reduce((o, k) => (o as Record<string, unknown>)?.[k], obj);
-}
-
 function presetText(path: string): string {
   const show = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v));
-  const values = PRESETS.map((p) => show(get(PRESET_VALUES[p], path)));
+  const values = PRESETS.map((p) => show(fieldAt(PRESET_VALUES[p], path)));
   if (values.every((v) => v === values[0])) return values[0];
   return PRESETS.map((p, i) => `${p} ${values[i]}`).join(", ");
 }
@@ -222,8 +214,10 @@ const show = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v));
  * ```
  */
 export function checkSameFlags(saved: TrainConfig, same: readonly SameFlag[]): void {
-  const diffs = same.filter((s) => JSON.stringify(get(saved, s.path)) !== JSON.stringify(s.value))
-    .map((s) => `--${s.flag}: saved ${show(get(saved, s.path))}, given ${show(s.value)}`);
+  const diffs = same.filter((s) =>
+    JSON.stringify(fieldAt(saved, s.path)) !== JSON.stringify(s.value)
+  )
+    .map((s) => `--${s.flag}: saved ${show(fieldAt(saved, s.path))}, given ${show(s.value)}`);
   if (diffs.length > 0) {
     throw new UsageError(
       `--resume continues the saved config, which differs: ${diffs.join("; ")} ` +
@@ -318,11 +312,6 @@ export function parseTrainArgs(args: string[]): TrainRequest {
     ...(overrides as ConfigOverrides),
   });
   return { kind: "fresh", config, quiet: f.quiet };
-}
-
-/** The values a preset gives, for callers that show or compare them. */
-export function presetValues(preset: PresetName): PresetValues {
-  return structuredClone(PRESET_VALUES[preset]);
 }
 
 /** The config as aligned `key: value` lines, for the start of a run. */
