@@ -469,6 +469,19 @@ Deno.test("loop: --ema validates and checkpoints the average; the raw weights ar
   assert.equal(val.micro.dsc, last.val.micro.dsc);
   model.dispose();
   ds.close();
+  // a truncated raw_weights.bin is one line naming it, and the run is left as it was
+  await Deno.writeFile(join(dir, "raw_weights.bin"), raw.subarray(0, raw.length - 8));
+  const logBefore = await Deno.readTextFile(join(out, "log.jsonl"));
+  await assert.rejects(
+    () => resume(out, { epochs: 3 }, silent),
+    (e: unknown) =>
+      e instanceof InputError &&
+      new RegExp(
+        `raw_weights\\.bin: ${raw.length - 8} bytes, the model has ${raw.length / 4} weights`,
+      )
+        .test(e.message),
+  );
+  assert.equal(await Deno.readTextFile(join(out, "log.jsonl")), logBefore);
 });
 
 /** A checkpoint's weights by name (model.json order), read from its files. */
