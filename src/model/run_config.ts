@@ -101,6 +101,12 @@ export interface TrainConfig {
   initFrom: string | null;
   /** Train only the decoder (the encoder's weights stay as initialised). */
   freezeEncoder: boolean;
+  /** Tiles per forward/backward pass: `"auto"` = the largest that fits the memory budget (see
+   * `src/train/memory.ts`); smaller than `batchSize`, the gradients of the micro-batches are
+   * accumulated and the optimizer still steps once per batch. */
+  microBatch: "auto" | number;
+  /** Memory a training step may use, MiB; 0 = the backend's own limit (wasm: its 4 GiB heap). */
+  memoryBudgetMiB: number;
 }
 
 /**
@@ -123,7 +129,14 @@ export const CONSTANT_LR: ScheduleConfig = {
  */
 export const LATER_FIELDS: Pick<
   TrainConfig,
-  "select" | "patience" | "schedule" | "ema" | "initFrom" | "freezeEncoder"
+  | "select"
+  | "patience"
+  | "schedule"
+  | "ema"
+  | "initFrom"
+  | "freezeEncoder"
+  | "microBatch"
+  | "memoryBudgetMiB"
 > = {
   select: "dsc",
   patience: 0,
@@ -131,6 +144,8 @@ export const LATER_FIELDS: Pick<
   ema: 0,
   initFrom: null,
   freezeEncoder: false,
+  microBatch: "auto",
+  memoryBudgetMiB: 0,
 };
 
 /** Values a preset sets; explicit flags override them. */
@@ -282,6 +297,8 @@ const CHECKS: Check[] = [
   ["ema", num(0, 0.999999), "a number from 0 (off) to below 1"],
   ["initFrom", (v) => v === null || (typeof v === "string" && v !== ""), "null or a path"],
   ["freezeEncoder", (v) => typeof v === "boolean", "true or false"],
+  ["microBatch", (v) => v === "auto" || int(1)(v), '"auto" or a positive integer'],
+  ["memoryBudgetMiB", num(0), "a number ≥ 0 (0 = the backend's limit)"],
 ];
 
 /**

@@ -218,7 +218,7 @@ export function guardWasmMalloc(backend: unknown): void {
       throw new ResourceError(
         `the wasm heap is full (${heapMiB} MiB in use, 4096 at most; ${
           Math.ceil(bytes / 2 ** 20)
-        } MiB more asked for): use a smaller --batch-size, tile size or --base-filters (or --preset small)`,
+        } MiB more asked for): use a smaller --micro-batch or --memory-budget, tile size or --base-filters (or --preset small)`,
       );
     }
     return p;

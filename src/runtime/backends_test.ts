@@ -92,5 +92,5 @@ Deno.test("guardWasmMalloc: a failed or out-of-heap allocation throws ResourceEr
   assert.equal(malloc(100), 16); // after the guard's 16-byte binding call
   assert.equal(malloc(1000), 116);
   assert.throws(() => malloc(3000), ResourceError); // 1116 + 3000 > 4096: past the heap's end
-  assert.throws(() => malloc(5000), /the wasm heap is full .*--batch-size/); // no memory at all
+  assert.throws(() => malloc(5000), /the wasm heap is full .*--micro-batch/); // no memory at all
 });

@@ -140,8 +140,29 @@ const TRAIN_TABLE = {
     min: 0,
     integer: true,
   }),
+  "micro-batch": sets(
+    "microBatch",
+    flag.string({
+      arg: "auto|N",
+      help: "tiles per forward/backward pass; auto = the most that fit the memory budget " +
+        "(gradients accumulated over the batch)",
+    }),
+  ),
+  "memory-budget": n("memoryBudgetMiB", "MiB a step may use, 0 = the backend's limit", {
+    min: 0,
+  }),
   quiet: QUIET,
 } satisfies FlagTable;
+
+/** `--micro-batch`'s value: `auto` or a positive integer. */
+function microBatchValue(text: string): "auto" | number {
+  if (text === "auto") return "auto";
+  const v = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(v) || v < 1) {
+    throw new UsageError(`--micro-batch: "${text}" is neither auto nor a positive integer`);
+  }
+  return v;
+}
 
 function presetText(path: string): string {
   const show = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v));
@@ -158,7 +179,7 @@ for (const f of Object.values(TRAIN_TABLE)) {
 /** The command line of `deno task train`. */
 export const TRAIN = defineTask({
   synopsis: "deno task train --prepared DIR --out RUN [flags]\n" +
-    "deno task train --resume RUN [--epochs N] [--backend B] [--prepared DIR]",
+    "deno task train --resume RUN [--epochs N] [--backend B] [--prepared DIR] [--micro-batch M]",
   summary:
     "Trains the U-Net on a prepared dataset, validating every epoch and keeping checkpoints.\n" +
     "Exit 0 done; 1 bad input or a NaN/Inf loss; 2 bad flags; 130 interrupted (Ctrl-C).",
@@ -190,6 +211,9 @@ export interface ResumeOverrides {
   epochs?: number;
   backend?: TrainConfig["backend"];
   prepared?: string;
+  /** Memory knobs: another machine may need other micro-batches. */
+  microBatch?: TrainConfig["microBatch"];
+  memoryBudgetMiB?: number;
   same?: SameFlag[];
 }
 
@@ -221,13 +245,21 @@ export function checkSameFlags(saved: TrainConfig, same: readonly SameFlag[]): v
   if (diffs.length > 0) {
     throw new UsageError(
       `--resume continues the saved config, which differs: ${diffs.join("; ")} ` +
-        "(only --epochs, --backend and --prepared may change)",
+        "(only --epochs, --backend, --prepared, --micro-batch and --memory-budget may change)",
     );
   }
 }
 
 /** Flags that may accompany `--resume`. */
-const RESUME_FLAGS = new Set(["resume", "epochs", "backend", "prepared", "quiet"]);
+const RESUME_FLAGS = new Set([
+  "resume",
+  "epochs",
+  "backend",
+  "prepared",
+  "micro-batch",
+  "memory-budget",
+  "quiet",
+]);
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split(".");
@@ -289,6 +321,8 @@ export function parseTrainArgs(args: string[]): TrainRequest {
     if (f.epochs !== undefined) overrides.epochs = f.epochs;
     if (f.backend !== undefined) overrides.backend = f.backend;
     if (f.prepared !== undefined) overrides.prepared = f.prepared;
+    if (f["micro-batch"] !== undefined) overrides.microBatch = microBatchValue(f["micro-batch"]);
+    if (f["memory-budget"] !== undefined) overrides.memoryBudgetMiB = f["memory-budget"];
     if (same.length > 0) overrides.same = same;
     return { kind: "resume", run: f.resume, overrides, quiet: f.quiet };
   }
@@ -303,7 +337,15 @@ export function parseTrainArgs(args: string[]): TrainRequest {
     const value = (f as Record<string, unknown>)[name];
     if (path === undefined || value === undefined || value === false) continue;
     const list = name === "checkpoint-epochs" || name === "step-epochs";
-    setPath(overrides, path, list ? epochList(value as string[], name) : value);
+    setPath(
+      overrides,
+      path,
+      list
+        ? epochList(value as string[], name)
+        : name === "micro-batch"
+        ? microBatchValue(value as string)
+        : value,
+    );
   }
   if (f["no-batch-norm"]) setPath(overrides, "model.batchNorm", false);
   const config = makeConfig(f.preset, {

@@ -22,7 +22,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { InputError, UsageError } from "../errors.ts";
+import { InputError, ResourceError, UsageError } from "../errors.ts";
 import { openPrepared, type PreparedDataset } from "../data/prepared_io.ts";
 import type { PreparedTile } from "../data/prepared.ts";
 import { type LossFn, makeLoss } from "../model/losses.ts";
@@ -48,6 +48,15 @@ import { type Batch, type Normalization, normalizationFor } from "../data/input.
 import { batches, epochOrder } from "./data.ts";
 import { WeightAverage } from "./ema.ts";
 import { Optimizer } from "./optim.ts";
+import {
+  measureStepMemory,
+  type MemoryBudget,
+  memoryBudget,
+  type MemoryPlan,
+  mib,
+  planMicroBatch,
+  type StepMemory,
+} from "./memory.ts";
 import { initialPlateau, type PlateauState, plateauStep, scheduledLr } from "./schedule.ts";
 
 /** Options of {@linkcode train} and {@linkcode resume}. */
@@ -153,6 +162,8 @@ export async function resume(
   if (overrides.epochs !== undefined) config.epochs = overrides.epochs;
   if (overrides.backend !== undefined) config.backend = overrides.backend;
   if (overrides.prepared !== undefined) config.prepared = overrides.prepared;
+  if (overrides.microBatch !== undefined) config.microBatch = overrides.microBatch;
+  if (overrides.memoryBudgetMiB !== undefined) config.memoryBudgetMiB = overrides.memoryBudgetMiB;
   const claim = await claimOutput(run, { inputs: [config.prepared], flag: "--resume" });
   try {
     return await runLoop(config, { dir, ...ckpt }, opts);
@@ -162,9 +173,66 @@ export async function resume(
 }
 
 /**
- * One optimisation step on a batch: forward in training mode (batch-norm statistics update),
- * loss, gradients, and — only when the loss is finite — the optimizer update. Leaves no tensor
- * behind. Returns the loss and the global gradient norm before clipping (NaN when skipped).
+ * The loss and the gradients of `vars` for a batch, computed in micro-batches of at most
+ * `microBatch` tiles (forward in training mode: batch-norm statistics update once per
+ * micro-batch). Split, the loss and gradients are the micro-batches' weighted by their share of
+ * the tiles — the full batch's exactly for losses that are a mean over pixels (`bce`, `focal`;
+ * `dice` and `combo` take the Dice term over each micro-batch). The caller disposes the
+ * gradients; nothing else is left behind. A non-finite micro-batch loss stops early (NaN loss,
+ * no gradients).
+ */
+export async function batchGradients(
+  model: tf.LayersModel,
+  vars: tf.Variable[],
+  lossFn: LossFn,
+  batch: Pick<Batch, "x" | "y" | "sizePx" | "tiles">,
+  microBatch = Infinity,
+): Promise<{ loss: number; grads?: tf.Tensor[] }> {
+  const n = batch.tiles.length, s = batch.sizePx;
+  const pass = async (from: number, to: number) => {
+    const m = to - from;
+    // x: [m, s, s, 3] float32 (normalised); y: [m, s, s, 1] float32 0/1
+    const x = tf.tensor4d(batch.x.subarray(from * s * s * 3, to * s * s * 3), [m, s, s, 3]);
+    const y = tf.tensor4d(batch.y.subarray(from * s * s, to * s * s), [m, s, s, 1]);
+    const { value, grads } = tf.variableGrads(
+      () => lossFn(model.apply(x, { training: true }) as tf.Tensor, y),
+      vars,
+    );
+    const loss = (await value.data())[0];
+    tf.dispose([x, y, value]);
+    return { loss, grads: vars.map((v) => grads[v.name]) };
+  };
+  if (microBatch >= n) {
+    const { loss, grads } = await pass(0, n);
+    if (Number.isFinite(loss)) return { loss, grads };
+    tf.dispose(grads);
+    return { loss };
+  }
+  let acc: tf.Tensor[] | undefined;
+  let loss = 0;
+  for (let from = 0; from < n; from += microBatch) {
+    const to = Math.min(n, from + microBatch);
+    const part = await pass(from, to);
+    if (!Number.isFinite(part.loss)) {
+      tf.dispose([...part.grads, ...(acc ?? [])]);
+      return { loss: part.loss };
+    }
+    const w = (to - from) / n;
+    loss += part.loss * w;
+    const prev = acc;
+    acc = tf.tidy(() =>
+      part.grads.map((g, i) => prev ? tf.add(prev[i], tf.mul(g, w)) : tf.mul(g, w))
+    );
+    tf.dispose([...part.grads, ...(prev ?? [])]);
+  }
+  return { loss, grads: acc };
+}
+
+/**
+ * One optimisation step on a batch: {@linkcode batchGradients} (in micro-batches of at most
+ * `microBatch` tiles), and — only when the loss is finite — one optimizer update. Leaves no
+ * tensor behind. Returns the loss and the global gradient norm before clipping (NaN when
+ * skipped).
  */
 export async function trainStep(
   model: tf.LayersModel,
@@ -172,23 +240,13 @@ export async function trainStep(
   lossFn: LossFn,
   optimizer: Optimizer,
   batch: Pick<Batch, "x" | "y" | "sizePx" | "tiles">,
+  microBatch = Infinity,
 ): Promise<{ loss: number; gradNorm: number }> {
-  const n = batch.tiles.length, s = batch.sizePx;
-  // x: [n, s, s, 3] float32 (normalised); y: [n, s, s, 1] float32 0/1
-  const x = tf.tensor4d(batch.x, [n, s, s, 3]);
-  const y = tf.tensor4d(batch.y, [n, s, s, 1]);
-  const { value, grads } = tf.variableGrads(
-    () => lossFn(model.apply(x, { training: true }) as tf.Tensor, y),
-    vars,
-  );
-  const loss = (await value.data())[0];
-  let gradNorm = NaN;
-  if (Number.isFinite(loss)) {
-    const norm = tf.tidy(() => optimizer.apply(vars.map((v) => grads[v.name])));
-    gradNorm = (await norm.data())[0];
-    norm.dispose();
-  }
-  tf.dispose([x, y, value, grads]);
+  const { loss, grads } = await batchGradients(model, vars, lossFn, batch, microBatch);
+  if (grads === undefined) return { loss, gradNorm: NaN };
+  const norm = tf.tidy(() => optimizer.apply(grads));
+  const gradNorm = (await norm.data())[0];
+  tf.dispose([norm, ...grads]);
   return { loss, gradNorm };
 }
 
@@ -225,6 +283,8 @@ interface Session {
   ema?: WeightAverage;
   /** Step timing of this session: the first step (compilation, warm-up) is not timed. */
   timing: { since?: number; steps: number; said: boolean };
+  /** The memory plan: micro-batch size and estimated peak (`./memory.ts`). */
+  memory: { plan: MemoryPlan; step: StepMemory; budget: MemoryBudget };
   close: () => void;
 }
 
@@ -265,6 +325,7 @@ async function openSession(
     tf.enableProdMode(); // silences tfjs's "install tfjs-node" banner; no effect on results
     let backend: string = tf.getBackend();
     if (!opts.keepBackend) backend = (await initBackend(config.backend, { log: say })).name;
+    const otherBytes = tf.memory().numBytes;
     const logFile = await Deno.open(join(config.out, "log.jsonl"), { create: true, append: true });
     closers.push(() => logFile.close());
     const model = buildUNet(config.model);
@@ -305,6 +366,8 @@ async function openSession(
       closers.push(() => ema!.dispose());
       if (from !== undefined) await loadRawWeights(model, from.dir);
     }
+    const lossFn = makeLoss(config.loss);
+    const memory = await planMemory(config, model, vars, lossFn, sizePx, backend, otherBytes);
     const t0 = performance.now();
     const startElapsed = state.elapsedS;
     const timeS = () => +(startElapsed + (performance.now() - t0) / 1000).toFixed(3);
@@ -317,7 +380,7 @@ async function openSession(
       model,
       vars,
       optimizer,
-      lossFn: makeLoss(config.loss),
+      lossFn,
       norm,
       inference: {
         tileSizePx: sizePx,
@@ -337,6 +400,7 @@ async function openSession(
       sessionBatches: 0,
       ema,
       timing: { steps: 0, said: false },
+      memory,
       close,
     };
   } catch (e) {
@@ -361,6 +425,8 @@ async function announce(s: Session, from: FromCheckpoint | undefined): Promise<v
       `train: resuming ${from.dir} at epoch ${state.epoch + 1}, batch ${state.batchInEpoch + 1}`,
     );
   }
+  s.say(describePlan(s.memory, config, s.inference.tileSizePx));
+  const { plan } = s.memory;
   await s.record({
     type: "start",
     config,
@@ -370,7 +436,68 @@ async function announce(s: Session, from: FromCheckpoint | undefined): Promise<v
     valTiles: s.valTiles.length,
     tileSizePx: s.inference.tileSizePx,
     resumedFrom: from?.dir ?? null,
+    memory: {
+      microBatch: plan.microBatch,
+      parts: plan.parts,
+      estimatedPeakBytes: Math.round(plan.peakBytes),
+      budgetBytes: Number.isFinite(s.memory.budget.totalBytes)
+        ? Math.round(s.memory.budget.totalBytes)
+        : null,
+    },
   });
+}
+
+/**
+ * Measures the step's memory on the current backend and picks the micro-batch
+ * (`--micro-batch`, `--memory-budget`). `auto` with not even one tile fitting is a
+ * `ResourceError` naming what to change.
+ */
+async function planMemory(
+  config: TrainConfig,
+  model: tf.LayersModel,
+  vars: tf.Variable[],
+  lossFn: LossFn,
+  sidePx: number,
+  backend: string,
+  otherBytes: number,
+): Promise<Session["memory"]> {
+  const step = await measureStepMemory(model, vars, lossFn, {
+    depth: config.model.depth,
+    optim: config.optim,
+    ema: config.ema > 0,
+  });
+  const limits = (tf.backend() as { device?: { limits?: GPUSupportedLimits } }).device?.limits;
+  const budget = memoryBudget(backend, config.memoryBudgetMiB, otherBytes, limits);
+  const plan = planMicroBatch(
+    step,
+    { batchSize: config.batchSize, wanted: config.microBatch, sidePx },
+    budget,
+  );
+  if (!plan.fits && config.microBatch === "auto") {
+    throw new ResourceError(
+      `one ${sidePx}² tile needs about ${mib(plan.peakBytes)} for a training step, more than ` +
+        `${mib(budget.totalBytes)} (${budget.source}): use a smaller --scale in prepare, ` +
+        "--base-filters or --depth (or --preset small)",
+    );
+  }
+  return { plan, step, budget };
+}
+
+/** The printed memory plan: estimate, budget and the micro-batches chosen. */
+function describePlan(m: Session["memory"], config: TrainConfig, sidePx: number): string {
+  const { plan, step, budget } = m;
+  const perTile = step.bytesPerPixel * sidePx * sidePx;
+  let text = `train: memory: about ${mib(plan.fullBatchBytes)} a step of ${config.batchSize} ` +
+    `(weights ${mib(step.weightBytes)}, optimizer${config.ema > 0 ? " and EMA" : ""} ` +
+    `${mib(step.stateBytes)}, gradients ${mib(step.fixedBytes)}, activations ` +
+    `${mib(perTile)} a tile); budget ${mib(budget.totalBytes)} (${budget.source})`;
+  if (plan.parts > 1) {
+    text += ` → micro-batches of ${plan.microBatch} (${plan.parts} a step, about ` +
+      `${mib(plan.peakBytes)}; gradients accumulated, one optimizer step per batch; batch ` +
+      "norm normalises over each micro-batch and updates its running statistics per micro-batch)";
+  }
+  if (!plan.fits) text += "; warning: --micro-batch " + plan.microBatch + " may not fit";
+  return text;
 }
 
 /**
@@ -596,7 +723,14 @@ async function trainEpoch(
     if (s.interrupted) return await stopHere();
     batchNo++;
     const n = b.tiles.length;
-    const { loss, gradNorm } = await trainStep(s.model, s.vars, s.lossFn, s.optimizer, b);
+    const { loss, gradNorm } = await trainStep(
+      s.model,
+      s.vars,
+      s.lossFn,
+      s.optimizer,
+      b,
+      s.memory.plan.microBatch,
+    );
     if (!Number.isFinite(loss)) {
       const where = s.checkpoint === undefined
         ? "no checkpoint was written yet"
@@ -660,7 +794,7 @@ async function endEpoch(
   if (s.valTiles.length > 0 && (epoch % config.valEvery === 0 || epoch === config.epochs)) {
     const run = () =>
       validate(s.model, s.ds, s.valTiles, {
-        batchSize: config.batchSize,
+        batchSize: s.memory.plan.microBatch,
         norm: s.norm,
         threshold: config.threshold,
         lossFn: s.lossFn,

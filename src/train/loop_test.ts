@@ -125,7 +125,7 @@ async function finalFiles(
 Deno.test("loop: resuming after an interruption gives the same final weights as an uninterrupted run", async () => {
   // every option that keeps state across epochs on: augmentation, the best checkpoint by
   // validation loss, and the plateau schedule (patience 0: the rate drops at every validation that
-  // is no better) after a warm-up epoch
+  // is no better) after a warm-up epoch, EMA, and micro-batches of 1 (gradients accumulated)
   const extra: ConfigOverrides = {
     epochs: 3,
     optim: { name: "rmsprop", lr: 1e-3 },
@@ -134,9 +134,12 @@ Deno.test("loop: resuming after an interruption gives the same final weights as 
     select: "loss",
     schedule: { name: "plateau", warmupEpochs: 2, plateauPatience: 0, plateauFactor: 0.5 },
     ema: 0.9,
+    microBatch: 1,
   };
   const straight = join(root, "straight");
   assert.equal((await train(config(straight, extra), silent)).status, "done");
+  const start = (await readLog(straight))[0] as { memory: { microBatch: number; parts: number } };
+  assert.deepEqual([start.memory.microBatch, start.memory.parts], [1, 2]);
   const expected = await finalFiles(straight);
   const lrsOf = async (run: string) =>
     (await readLog(run)).filter((r) => r.type === "epoch").map((r) => r.lr);
@@ -418,7 +421,7 @@ Deno.test("train task: --resume added to the original command line continues; a 
     assert.equal(await run([...changed, "--epochs", "3", "--resume", out]), 2);
     assert.deepEqual(lines, [
       "error: --resume continues the saved config, which differs: --lr: saved 0.002, given 0.5 " +
-      "(only --epochs, --backend and --prepared may change)",
+      "(only --epochs, --backend, --prepared, --micro-batch and --memory-budget may change)",
     ]);
     assert.equal((await readLog(out)).filter((r) => r.type === "epoch").length, 2, "nothing ran");
   } finally {
