@@ -1,7 +1,7 @@
 /**
- * `deno task prepare --data DIR --out DIR [--scale 1|0.5|0.25] [--split random|wsi]
- * [--val-fraction 0.1] [--seed 0] [--classes blood_vessel[,glomerulus,unsure]] [--skip-invalid]
- * [--quiet]`
+ * `deno task prepare --data DIR --out DIR [--scale 1|0.5|0.25] [--split random|wsi|fold]
+ * [--val-fraction 0.1] [--folds 5 --fold 0] [--datasets 1,2] [--ignore unsure,glomerulus]
+ * [--seed 0] [--classes blood_vessel[,glomerulus,unsure]] [--skip-invalid] [--quiet]`
  *
  * Turns a Kaggle "HuBMAP – Hacking the Human Vasculature" layout into masks, a train/val split,
  * training-split statistics and raw shards for the trainer (see `src/data/prepare.ts`).
@@ -12,6 +12,7 @@ import { defineTask, flag, QUIET, runMain, taskMain } from "../src/cli.ts";
 import { UsageError } from "../src/errors.ts";
 import { withOutput } from "../src/io.ts";
 import { ALL_CLASSES, prepare } from "../src/data/prepare.ts";
+import { SPLIT_METHODS } from "../src/data/split.ts";
 
 /** The command line of `deno task prepare`. */
 export const PREPARE = defineTask({
@@ -34,16 +35,33 @@ export const PREPARE = defineTask({
       default: "1",
       help: "downscale with area averaging (OpenCV INTER_AREA); the study used 0.25",
     }),
-    split: flag.choice(["random", "wsi"], {
+    split: flag.choice(SPLIT_METHODS, {
       default: "random",
-      help: "random tiles, or whole source_wsi slides held out",
+      help: "random tiles; whole source_wsi slides held out (wsi); K folds of slides (fold)",
     }),
     "val-fraction": flag.number({
       default: 0.1,
       min: 0,
       max: 1,
       arg: "F",
-      help: "validation share, 0 < F < 1",
+      help: "validation share; 0 = all train, 1 = all val (an evaluation-only set)",
+    }),
+    folds: flag.number({ default: 5, min: 2, integer: true, help: "--split fold: folds" }),
+    fold: flag.number({
+      default: 0,
+      min: 0,
+      integer: true,
+      help: "--split fold: the validation fold, 0 to folds − 1",
+    }),
+    datasets: flag.list({
+      arg: "1,2,…",
+      defaultText: "all",
+      help: "keep tiles of these tile_meta.csv datasets (Kaggle: 1 reviewed, 2 not, 3 unannotated)",
+    }),
+    ignore: flag.list({
+      choices: ALL_CLASSES.filter((c) => c !== "blood_vessel"),
+      defaultText: "none",
+      help: "classes whose pixels no loss or metric counts (stored as 2 in the masks)",
     }),
     seed: flag.number({ default: 0, min: 0, integer: true, help: "split seed" }),
     classes: flag.list({
@@ -63,11 +81,18 @@ export const main: (args: string[]) => Promise<number> = taskMain(
   PREPARE,
   async (f, _opts, args) => {
     const valFraction = f["val-fraction"];
-    if (valFraction <= 0 || valFraction >= 1) {
+    if (f.split === "fold" && f.fold >= f.folds) {
       throw new UsageError(
-        `--val-fraction must be between 0 and 1 (exclusive), got ${valFraction}`,
+        `--fold must be from 0 to ${f.folds - 1} (--folds ${f.folds}), got ${f.fold}`,
       );
     }
+    if (f.split !== "fold" && args.some((a) => /^--folds?(=|$)/.test(a))) {
+      throw new UsageError("--folds and --fold need --split fold");
+    }
+    const datasets = f.datasets?.map((d) => {
+      if (!/^[0-9]+$/.test(d)) throw new UsageError(`--datasets: "${d}" is not a dataset number`);
+      return Number(d);
+    });
     await withOutput(f.out, { inputs: [f.data] }, () =>
       prepare({
         data: f.data,
@@ -75,6 +100,10 @@ export const main: (args: string[]) => Promise<number> = taskMain(
         scale: Number(f.scale),
         split: f.split,
         valFraction,
+        folds: f.folds,
+        fold: f.fold,
+        ...(datasets ? { datasets } : {}),
+        ignore: f.ignore ?? [],
         seed: f.seed,
         skipInvalid: f["skip-invalid"],
         classes: f.classes ?? [],

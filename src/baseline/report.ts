@@ -14,8 +14,7 @@
 import { join } from "node:path";
 import { encodePng } from "../data/png.ts";
 import type { Split } from "../data/prepared.ts";
-import { openPrepared, type PreparedDataset } from "../data/prepared_io.ts";
-import { InputError } from "../errors.ts";
+import { openPrepared, type PreparedDataset, tilesOfSplit } from "../data/prepared_io.ts";
 import { writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "../io.ts";
 import { perTile, type Reduction, ruleOf } from "../metrics/reduce.ts";
 import { type Metric, METRIC_LABELS } from "../metrics/scores.ts";
@@ -131,14 +130,7 @@ export async function writeBaselineReport(opts: BaselineReportOptions): Promise<
   const { preparedDir, outDir, split, mode, seed, invert } = opts;
   const ds = await openPrepared(preparedDir);
   try {
-    const tiles = ds.tiles(split);
-    if (tiles.length === 0) {
-      throw new InputError(
-        join(preparedDir, "manifest.json"),
-        undefined,
-        `no tiles in split "${split}"`,
-      );
-    }
+    const tiles = tilesOfSplit(ds, preparedDir, split);
     const progress = new Progress("baseline", tiles.length, { unit: "tiles", quiet: opts.quiet });
     const scores = await scoreBaselines(ds, { split, seed, invert, onTile: () => progress.tick() });
     progress.done();

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { IGNORE_TARGET, IGNORE_U8 } from "../mask.ts";
 import type { PreparedDataset } from "./prepared_io.ts";
 import type { ChannelStats, PreparedTile } from "./prepared.ts";
 
@@ -86,7 +87,7 @@ export interface Batch {
   sizePx: number;
   /** x: [B, S, S, 3] float32, scaled to 0–1 and optionally normalised. */
   x: Float32Array;
-  /** y: [B, S, S, 1] float32, 0 or 1. */
+  /** y: [B, S, S, 1] float32, 0 or 1 (−1 where the mask says ignore: `src/mask.ts`). */
   y: Float32Array;
   /** The same masks as bytes, [B, S, S]. */
   maskU8: Uint8Array;
@@ -142,7 +143,9 @@ export async function* inputBatches(
         maskU8.set(mask, k * px);
       }
       toInput(rgb, opts.norm, x, k * px * 3);
-      for (let i = 0; i < px; i++) y[k * px + i] = mask[i] ? 1 : 0;
+      for (let i = 0; i < px; i++) {
+        y[k * px + i] = mask[i] === IGNORE_U8 ? IGNORE_TARGET : mask[i] ? 1 : 0;
+      }
     }
     yield { tiles, sizePx, x, y, maskU8 };
   }

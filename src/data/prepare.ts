@@ -34,7 +34,8 @@ import type { Manifest, PreparedTile, Split } from "./prepared.ts";
 import { ShardWriter } from "./prepared_io.ts";
 import { rasterizePolygons, type Ring } from "./rasterize.ts";
 import { downscaleArea, downscaleMask } from "./resize.ts";
-import { type SplitMethod, splitTiles } from "./split.ts";
+import { foldPlan, type SplitMethod, splitTiles } from "./split.ts";
+import { IGNORE_PNG, IGNORE_U8, VESSEL_U8 } from "../mask.ts";
 import { addMoments, finishStats, newStats, type TileMoments, tileMoments } from "./stats.ts";
 import { type KaggleLayout, kaggleLayout, tilePath } from "./tiles.ts";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -63,6 +64,13 @@ export interface PrepareOptions {
   skipInvalid?: boolean;
   /** Mask classes; `blood_vessel` is always included and first. */
   classes?: AnnotationType[];
+  /** `fold` split: number of folds (default 5) and the validation fold (0-based, default 0). */
+  folds?: number;
+  fold?: number;
+  /** Keep only tiles of these Kaggle datasets (`tile_meta.csv`'s `dataset`); default all. */
+  datasets?: number[];
+  /** Classes whose pixels become "ignore" in the blood_vessel masks (`src/mask.ts`). */
+  ignore?: AnnotationType[];
   /** The command line recorded in the manifest. Default `[]`. */
   command?: string[];
   /** Silence the progress bar and summary. */
@@ -103,6 +111,8 @@ interface JournalEntry {
   vesselPx?: number;
   /** Set pixels per further class (kept only). */
   classPx?: Record<string, number>;
+  /** Ignored pixels of the blood_vessel mask (`--ignore` only). */
+  ignorePx?: number;
   moments?: TileMoments;
   /** sha256 of each written mask PNG, by class. */
   png?: Record<string, string>;
@@ -141,8 +151,12 @@ interface Settings {
   scale: number;
   /** Integer downscale factor, `1/scale`. */
   factor: number;
-  splitMethod: "random" | "wsi";
+  splitMethod: SplitMethod;
   valFraction: number;
+  folds: number;
+  fold: number;
+  datasets?: number[];
+  ignore: AnnotationType[];
   seed: number;
   skipInvalid: boolean;
   /** `blood_vessel` first, then the other classes asked for. */
@@ -164,6 +178,10 @@ function resolveSettings(opts: PrepareOptions): Settings {
     factor,
     splitMethod: opts.split ?? "random",
     valFraction: opts.valFraction ?? 0.1,
+    folds: opts.folds ?? 5,
+    fold: opts.fold ?? 0,
+    datasets: opts.datasets === undefined ? undefined : [...new Set(opts.datasets)].sort(),
+    ignore: ALL_CLASSES.filter((c) => c !== "blood_vessel" && (opts.ignore ?? []).includes(c)),
     seed: opts.seed ?? 0,
     skipInvalid: opts.skipInvalid ?? false,
     classes: [
@@ -213,9 +231,47 @@ async function planTiles(
   return plan;
 }
 
+/**
+ * Keeps the plan's tiles of `--datasets`. A value no row of `tile_meta.csv` has is a `UsageError`;
+ * so is a selection that keeps no annotated tile.
+ */
+function selectDatasets(
+  plan: PlanEntry[],
+  tileMeta: Map<string, TileMeta>,
+  s: Settings,
+): PlanEntry[] {
+  if (s.datasets === undefined) return plan;
+  const known = new Set([...tileMeta.values()].map((m) => m.dataset));
+  const list = (v: Iterable<number>) => [...v].sort((a, b) => a - b).join(", ");
+  const unknown = s.datasets.filter((d) => !known.has(d));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--datasets: ${list(unknown)} ${unknown.length === 1 ? "is not a" : "are not"} dataset${
+        unknown.length === 1 ? "" : "s"
+      } of tile_meta.csv (it has ${list(known)})`,
+    );
+  }
+  const kept = plan.filter((e) => s.datasets!.includes(e.dataset));
+  if (kept.length === 0) {
+    throw new UsageError(
+      `--datasets ${s.datasets.join(",")}: no annotated tile there (polygons.jsonl annotates ` +
+        `dataset${new Set(plan.map((e) => e.dataset)).size === 1 ? "" : "s"} ${
+          list(new Set(plan.map((e) => e.dataset)))
+        }; Kaggle's dataset 3 is unannotated)`,
+    );
+  }
+  return kept;
+}
+
 function splitPlan(plan: PlanEntry[], s: Settings): Map<string, Split> {
   try {
-    return splitTiles(plan, { method: s.splitMethod, valFraction: s.valFraction, seed: s.seed });
+    return splitTiles(plan, {
+      method: s.splitMethod,
+      valFraction: s.valFraction,
+      seed: s.seed,
+      folds: s.folds,
+      fold: s.fold,
+    });
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(`cannot split the tiles: ${e.message}`);
     throw e;
@@ -379,18 +435,33 @@ async function processTile(
   const classPx: Record<string, number> = {};
   let vesselPx = 0;
   const masks: Uint8Array[] = [];
-  for (const cls of s.classes) {
+  const classMask = (types: readonly string[]) => {
     fullMask.fill(0);
-    const rings: Ring[][] = t.annotations.filter((a) => a.type === cls).map((a) => a.rings);
+    const rings: Ring[][] = t.annotations.filter((a) => types.includes(a.type)).map((a) => a.rings);
     rasterizePolygons(fullMask, SOURCE_TILE_PX, SOURCE_TILE_PX, rings, { scratch: ctx.scratch });
-    const m = downscaleMask(fullMask, SOURCE_TILE_PX, SOURCE_TILE_PX, s.factor);
+    return downscaleMask(fullMask, SOURCE_TILE_PX, SOURCE_TILE_PX, s.factor);
+  };
+  // Ignore regions: background pixels of the blood_vessel mask inside an --ignore class's
+  // polygons (a vessel pixel stays a vessel).
+  const ignored = s.ignore.length > 0 ? classMask(s.ignore) : undefined;
+  let ignorePx = 0;
+  for (const cls of s.classes) {
+    const m = classMask([cls]);
+    if (cls === "blood_vessel" && ignored !== undefined) {
+      for (let i = 0; i < m.length; i++) {
+        if (ignored[i] && !m[i]) {
+          m[i] = IGNORE_U8;
+          ignorePx++;
+        }
+      }
+    }
     let px = 0;
-    for (let i = 0; i < m.length; i++) px += m[i];
+    for (let i = 0; i < m.length; i++) px += m[i] === VESSEL_U8 ? 1 : 0;
     if (cls === "blood_vessel") vesselPx = px;
     else classPx[cls] = px;
     masks.push(m);
     const view = new Uint8Array(m.length);
-    for (let i = 0; i < m.length; i++) view[i] = m[i] * 255;
+    for (let i = 0; i < m.length; i++) view[i] = m[i] === IGNORE_U8 ? IGNORE_PNG : m[i] * 255;
     const pngBytes = encodePng(view, s.tileSizePx, s.tileSizePx, 1, { filter: "none" });
     png[cls] = sha256(pngBytes);
     await writeFileAtomic(join(ctx.out, maskDir(cls), `${entry.id}.png`), pngBytes);
@@ -410,6 +481,7 @@ async function processTile(
     height: img.height,
     vesselPx,
     classPx,
+    ...(ignored !== undefined ? { ignorePx } : {}),
     moments: tileMoments(rgb),
     png,
   };
@@ -520,6 +592,8 @@ function collectTiles(journal: JournalEntry[], plan: PlanEntry[], split: Map<str
   const tiles: PreparedTile[] = [];
   const nonStandardTiles: { id: string; width: number; height: number }[] = [];
   const stats = newStats();
+  const valStats = newStats();
+  const perDataset = new Map<number, Record<Split, number>>();
   const perSplit: PerSplit = {
     train: { tiles: 0, blank: 0, vesselPx: 0 },
     val: { tiles: 0, blank: 0, vesselPx: 0 },
@@ -542,9 +616,21 @@ function collectTiles(journal: JournalEntry[], plan: PlanEntry[], split: Map<str
     perSplit[s].tiles++;
     perSplit[s].vesselPx += e.vesselPx!;
     if (e.vesselPx === 0) perSplit[s].blank++;
-    if (s === "train") addMoments(stats, e.moments!);
+    addMoments(s === "train" ? stats : valStats, e.moments!);
+    const d = perDataset.get(pe.dataset) ?? { train: 0, val: 0 };
+    d[s]++;
+    perDataset.set(pe.dataset, d);
   }
-  return { tiles, nonStandardTiles, stats, perSplit };
+  // An evaluation-only set (every tile in val) has its statistics from val: nothing trains on it.
+  const statsOn: Split = perSplit.train.tiles > 0 ? "train" : "val";
+  return {
+    tiles,
+    nonStandardTiles,
+    stats: statsOn === "train" ? stats : valStats,
+    statsOn,
+    perSplit,
+    perDataset: new Map([...perDataset].sort((a, b) => a[0] - b[0])),
+  };
 }
 
 /** Final names: shards out of the work area and mask PNGs of tiles no longer kept removed. */
@@ -572,7 +658,7 @@ function summaryCounts(
   skipped: number,
   tilePx: number,
 ): Record<string, number> {
-  const { perSplit, tiles, nonStandardTiles } = collected;
+  const { perSplit, tiles, nonStandardTiles, perDataset } = collected;
   const planned = new Set(plan.map((e) => e.id));
   const fraction = (s: Split) =>
     perSplit[s].tiles ? perSplit[s].vesselPx / (perSplit[s].tiles * tilePx) : 0;
@@ -590,6 +676,11 @@ function summaryCounts(
     valBlank: perSplit.val.blank,
     trainVesselFraction: fraction("train"),
     valVesselFraction: fraction("val"),
+    ...Object.fromEntries(
+      [...perDataset].flatMap((
+        [d, c],
+      ) => [[`dataset${d}Train`, c.train], [`dataset${d}Val`, c.val]]),
+    ),
   };
 }
 
@@ -608,6 +699,13 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const s = resolveSettings(opts);
   const { scale, classes, tileSizePx, splitMethod, valFraction, seed, skipInvalid } = s;
   const log = opts.log ?? ((l: string) => console.log(l));
+  if (splitMethod !== "fold" && (valFraction === 0 || valFraction === 1) && !opts.quiet) {
+    log(
+      valFraction === 0
+        ? "prepare: --val-fraction 0: every tile goes to train (no validation split)"
+        : "prepare: --val-fraction 1: every tile goes to val (an evaluation-only set)",
+    );
+  }
   const layout = kaggleLayout(opts.data);
   const rel = (p: string) => relative(opts.data, p) || p;
   const skipped: Manifest["skipped"] = [];
@@ -616,7 +714,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     : undefined;
 
   const tileMeta = await readTileMeta(layout.tileMeta);
-  const plan = await planTiles(layout, tileMeta, rel, onInvalid);
+  const plan = selectDatasets(await planTiles(layout, tileMeta, rel, onInvalid), tileMeta, s);
   const split = splitPlan(plan, s);
   const inputHashes: Record<string, string> = {};
   for (const p of [layout.polygons, layout.tileMeta, layout.wsiMeta]) {
@@ -626,7 +724,14 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const out = opts.out;
   const { work, shardFiles } = await openOutput(out, classes);
   const optionsKey = sha256(
-    JSON.stringify({ format: 1, tool: denoJson.version, scale, classes, tileSizePx }),
+    JSON.stringify({
+      format: 1,
+      tool: denoJson.version,
+      scale,
+      classes,
+      tileSizePx,
+      ...(s.ignore.length > 0 ? { ignore: s.ignore } : {}),
+    }),
   );
   const journal = await Journal.open(work, shardFiles, s);
   const ctx: TileContext = {
@@ -648,8 +753,15 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
 
   const collected = collectTiles(journal.entries, plan, split);
   const { tiles, nonStandardTiles, stats, perSplit } = collected;
-  if (perSplit.train.tiles === 0) {
-    throw new InputError(layout.polygons, undefined, "no usable training tiles left");
+  if (tiles.length === 0) {
+    throw new InputError(layout.polygons, undefined, "no usable tiles left");
+  }
+  if (perSplit.train.tiles === 0 && valFraction < 1) {
+    throw new InputError(
+      layout.polygons,
+      undefined,
+      "no usable training tiles left (--val-fraction 1 makes an evaluation-only set on purpose)",
+    );
   }
   const { mean, std } = finishStats(stats);
   await publishShards(out, work, shardFiles, classes, tiles);
@@ -670,6 +782,9 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       seed,
       skipInvalid,
       classes,
+      ...(splitMethod === "fold" ? { folds: s.folds, fold: s.fold } : {}),
+      ...(s.datasets ? { datasets: s.datasets } : {}),
+      ...(s.ignore.length > 0 ? { ignore: s.ignore } : {}),
     },
     seed,
     scale,
@@ -681,8 +796,18 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       imageStride: s.imageStride,
       maskStride: s.maskStride,
     },
-    split: { method: splitMethod, valFraction },
-    stats: { mean, std, computedOn: "train", tiles: stats.tiles },
+    split: splitMethod === "fold"
+      ? {
+        method: "fold",
+        valFraction: tiles.length ? perSplit.val.tiles / tiles.length : 0,
+        folds: s.folds,
+        fold: s.fold,
+        plan: foldPlan(plan, s.folds, seed),
+      }
+      : { method: splitMethod, valFraction },
+    ...(s.datasets ? { datasets: s.datasets } : {}),
+    ...(s.ignore.length > 0 ? { ignore: s.ignore } : {}),
+    stats: { mean, std, computedOn: collected.statsOn, tiles: stats.tiles },
     tiles,
     summary: summaryCounts(tileMeta, plan, collected, skipped.length, tilePx),
     skipped,
@@ -690,7 +815,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     inputHashes: sortedHashes,
   };
   await writeJsonAtomic(join(out, "manifest.json"), manifest);
-  const summary = formatSummary(manifest, perSplit, tilePx);
+  const summary = formatSummary(manifest, perSplit, tilePx, collected.perDataset);
   if (!opts.quiet) log(summary);
   return { manifest, summary, reused };
 }
@@ -743,6 +868,7 @@ function formatSummary(
   m: Manifest,
   perSplit: Record<Split, { tiles: number; blank: number; vesselPx: number }>,
   tilePx: number,
+  perDataset: Map<number, Record<Split, number>>,
 ): string {
   const s = m.summary;
   const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
@@ -762,8 +888,18 @@ function formatSummary(
       `${t.tiles} / ${t.blank} / ${t.tiles ? pct(t.vesselPx / (t.tiles * tilePx)) : "–"}`,
     ]);
   }
+  for (const [d, c] of perDataset) {
+    rows.push([`dataset ${d}: train / val tiles`, `${c.train} / ${c.val}`]);
+  }
+  if (m.split.plan) {
+    rows.push([
+      `fold ${m.split.fold} of ${m.split.folds} (val): slides`,
+      m.split.plan[m.split.fold!].slides.join(", "),
+    ]);
+  }
+  if (m.ignore) rows.push(["ignored in the masks", m.ignore.join(", ")]);
   rows.push([
-    "mean / std (train, 0–1)",
+    `mean / std (${m.stats.computedOn}, 0–1)`,
     `${m.stats.mean.map((v) => v.toFixed(4)).join(" ")} / ${
       m.stats.std.map((v) => v.toFixed(4)).join(" ")
     }`,

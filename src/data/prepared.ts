@@ -6,7 +6,8 @@
  * - `manifest.json` — {@linkcode Manifest}
  * - `images.u8` — tile `k` (its `index`) at byte offset `k * imageStride`, `tileSizePx²·3` bytes,
  *   RGB, row-major HWC, 0–255.
- * - `masks.u8` — blood_vessel mask of tile `k` at `k * maskStride`, `tileSizePx²` bytes, 0 or 1.
+ * - `masks.u8` — blood_vessel mask of tile `k` at `k * maskStride`, `tileSizePx²` bytes, 0 or 1
+ *   (and 2, "ignore", in sets prepared with `--ignore`: see `src/mask.ts`).
  * - `masks_<class>.u8` for any further classes asked for (`glomerulus`, `unsure`).
  * - `masks/{id}.png` — the same blood_vessel masks as 8-bit 0/255 PNGs, for people
  *   (`masks_<class>/{id}.png` for further classes).
@@ -67,7 +68,18 @@ export interface Manifest {
     imageStride: number;
     maskStride: number;
   };
-  split: { method: "random" | "wsi"; valFraction: number };
+  /** How the tiles were split; `fold` adds the fold plan (`folds`, `fold`, `plan`). */
+  split: {
+    method: "random" | "wsi" | "fold";
+    valFraction: number;
+    folds?: number;
+    fold?: number;
+    plan?: { fold: number; slides: number[]; tiles: number }[];
+  };
+  /** Kaggle datasets kept (`--datasets`); absent: all. */
+  datasets?: number[];
+  /** Classes whose pixels are "ignore" (value 2) in the blood_vessel masks (`--ignore`). */
+  ignore?: string[];
   stats: ChannelStats;
   tiles: PreparedTile[];
   /** Counts for the summary table. */

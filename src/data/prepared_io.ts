@@ -102,6 +102,30 @@ export interface PreparedDataset {
   close(): void;
 }
 
+/**
+ * The tiles of `split` in `ds` (prepared in `dir`); none is an `InputError` that says what the set
+ * holds (an all-train or an evaluation-only set names the split to use).
+ */
+export function tilesOfSplit(
+  ds: PreparedDataset,
+  dir: string,
+  split: Split | "all",
+): PreparedTile[] {
+  const tiles = ds.tiles(split);
+  if (tiles.length > 0) return tiles;
+  const other = split === "val" ? "train" : split === "train" ? "val" : undefined;
+  const hint = other !== undefined && ds.tiles(other).length > 0
+    ? ` (every tile is in ${other}: prepared with --val-fraction ${
+      other === "train" ? 0 : 1
+    }; use --split ${other} or all)`
+    : "";
+  throw new InputError(
+    join(dir, "manifest.json"),
+    undefined,
+    `no tiles in split "${split}"${hint}`,
+  );
+}
+
 async function readExactlyAt(file: Deno.FsFile, offset: number, into: Uint8Array, name: string) {
   await file.seek(offset, Deno.SeekMode.Start);
   let got = 0;

@@ -23,7 +23,7 @@ import { join, relative, sep } from "node:path";
 import { otsuMask, type OtsuScratch } from "../baseline/otsu.ts";
 import type { PreparedTile, Split } from "../data/prepared.ts";
 import { encodePng } from "../data/png.ts";
-import { openPrepared, type PreparedDataset } from "../data/prepared_io.ts";
+import { openPrepared, type PreparedDataset, tilesOfSplit } from "../data/prepared_io.ts";
 import type { Normalization } from "../data/input.ts";
 import { InputError } from "../errors.ts";
 import { exists, writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "../io.ts";
@@ -343,14 +343,7 @@ export async function evaluateRun(opts: EvaluateOptions): Promise<EvaluateResult
   }
   const ds = await openPrepared(opts.prepared);
   try {
-    const tiles = ds.tiles(split);
-    if (tiles.length === 0) {
-      throw new InputError(
-        join(opts.prepared, "manifest.json"),
-        undefined,
-        `no tiles in split "${split}"`,
-      );
-    }
+    const tiles = tilesOfSplit(ds, opts.prepared, split);
     const norms = new Map<number, Normalization>();
     let lastMeta: InferenceMeta | undefined;
     for (const ck of checkpoints) {

@@ -3,7 +3,9 @@
  * that every score in `scores.ts` is computed from (as in segmentation_models_pytorch's
  * `get_stats`).
  *
- * Masks are `Uint8Array`s of equal length; any nonzero byte is positive (vessel). Counts are plain
+ * Masks are `Uint8Array`s of equal length; any nonzero byte is positive (vessel), except that a
+ * truth byte of `IGNORE_U8` (2, `src/mask.ts`: sets prepared with `--ignore`) leaves the pixel out
+ * of every count, whatever the prediction there. Counts are plain
  * JS numbers (IEEE doubles, exact up to 2^53), so summing 7 000 tiles of 512² (1.8·10⁹ pixels)
  * cannot overflow.
  *
@@ -23,8 +25,11 @@ export function emptyConfusion(): Confusion {
   return { tp: 0, fp: 0, fn: 0, tn: 0 };
 }
 
+import { IGNORE_U8 } from "../mask.ts";
+
 /**
- * Counts TP/FP/FN/TN of `pred` against `truth` (nonzero = positive).
+ * Counts TP/FP/FN/TN of `pred` against `truth` (nonzero = positive; truth `IGNORE_U8` = left
+ * out).
  *
  * @throws {RangeError} when the masks differ in length.
  * @example
@@ -32,6 +37,9 @@ export function emptyConfusion(): Confusion {
  * import { confusion } from "./confusion.ts";
  * const c = confusion(new Uint8Array([1, 1, 0, 0]), new Uint8Array([1, 0, 1, 0]));
  * console.assert(c.tp === 1 && c.fp === 1 && c.fn === 1 && c.tn === 1);
+ * // truth 2 = ignore: those pixels count nowhere
+ * const d = confusion(new Uint8Array([1, 0, 1]), new Uint8Array([2, 2, 1]));
+ * console.assert(d.tp === 1 && d.fp === 0 && d.fn === 0 && d.tn === 0);
  * ```
  */
 export function confusion(pred: Uint8Array, truth: Uint8Array): Confusion {
@@ -40,16 +48,19 @@ export function confusion(pred: Uint8Array, truth: Uint8Array): Confusion {
       `confusion: prediction has ${pred.length} pixels but truth has ${truth.length}`,
     );
   }
-  // Branch-free: (v + 255) >> 8 is 1 for any nonzero byte and 0 for 0. Count predicted, true and
-  // both; the other cells follow. Int32 sums are exact per 2^31-pixel chunk, added into doubles.
-  let p = 0, t = 0, both = 0;
+  // Branch-free: (v + 255) >> 8 is 1 for any nonzero byte and 0 for 0; ((t ^ IGNORE) + 255) >> 8
+  // is 0 exactly for an ignored truth pixel. Count counted, predicted, true and both; the other
+  // cells follow. Int32 sums are exact per 2^30-pixel chunk, added into doubles.
+  let p = 0, t = 0, both = 0, counted = 0;
   const n = pred.length;
   const CHUNK = 1 << 30;
   for (let start = 0; start < n; start += CHUNK) {
     const end = Math.min(n, start + CHUNK);
-    let cp = 0, ct = 0, cb = 0;
+    let cp = 0, ct = 0, cb = 0, cn = 0;
     for (let i = start; i < end; i++) {
-      const a = (pred[i] + 255) >> 8, b = (truth[i] + 255) >> 8;
+      const v = ((truth[i] ^ IGNORE_U8) + 255) >> 8;
+      const a = ((pred[i] + 255) >> 8) & v, b = ((truth[i] + 255) >> 8) & v;
+      cn += v;
       cp += a;
       ct += b;
       cb += a & b;
@@ -57,8 +68,9 @@ export function confusion(pred: Uint8Array, truth: Uint8Array): Confusion {
     p += cp;
     t += ct;
     both += cb;
+    counted += cn;
   }
-  return { tp: both, fp: p - both, fn: t - both, tn: n - p - t + both };
+  return { tp: both, fp: p - both, fn: t - both, tn: counted - p - t + both };
 }
 
 /**

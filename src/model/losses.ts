@@ -17,6 +17,11 @@
  *   penalises false negatives more than false positives. The factor 2 makes β = 0.5 plain BCE, so
  *   the defaults α = β = 0.5 give the study's `0.5·BCE + 0.5·(1 − Dice)`.
  *
+ * Ignore regions (sets prepared with `--ignore`): {@linkcode makeLoss} with `ignore: true` reads
+ * targets of −1 (`IGNORE_TARGET`) as "left out": every mean runs over the other pixels only and
+ * the Dice sums leave them out, so whatever the network predicts there changes nothing. Without
+ * it the losses are exactly the plain formulas above.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -63,6 +68,21 @@ function softplus(x: tf.Tensor): tf.Tensor {
   return tf.add(tf.relu(x), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
 }
 
+/**
+ * Pixels that count: `valid` (1 counted, 0 left out) or, when undefined, all of them. `mean` is
+ * then the mean over the counted pixels and `keep` zeroes the others.
+ */
+interface Counted {
+  mean: (t: tf.Tensor) => tf.Tensor;
+  keep: (t: tf.Tensor) => tf.Tensor;
+}
+
+function counted(valid: tf.Tensor | undefined): Counted {
+  if (valid === undefined) return { mean: (t) => tf.mean(t), keep: (t) => t };
+  const n = tf.maximum(tf.sum(valid), 1);
+  return { mean: (t) => tf.div(tf.sum(tf.mul(t, valid)), n), keep: (t) => tf.mul(t, valid) };
+}
+
 /** Per-pixel BCE with logits: `max(x, 0) − x·y + log1p(exp(−|x|))`. */
 export function bcePerPixel(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
   return tf.tidy(() =>
@@ -84,14 +104,14 @@ export function bcePerPixel(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
  * console.assert(Math.abs(l.dataSync()[0] - Math.LN2) < 1e-6);
  * ```
  */
-export function bceLoss(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.mean(bcePerPixel(logits, targets)) as tf.Scalar);
+export function bceLoss(logits: tf.Tensor, targets: tf.Tensor, valid?: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => counted(valid).mean(bcePerPixel(logits, targets)) as tf.Scalar);
 }
 
 /** Soft Dice coefficient (smooth 1) of `sigmoid(logits)` against `targets`, pooled over the batch. */
-export function softDice(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+export function softDice(logits: tf.Tensor, targets: tf.Tensor, valid?: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
-    const p = tf.sigmoid(logits);
+    const p = counted(valid).keep(tf.sigmoid(logits));
     const inter = tf.sum(tf.mul(p, targets));
     const denom = tf.add(tf.add(tf.sum(p), tf.sum(targets)), DICE_SMOOTH);
     return tf.div(tf.add(tf.mul(inter, 2), DICE_SMOOTH), denom) as tf.Scalar;
@@ -99,8 +119,8 @@ export function softDice(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
 }
 
 /** `1 − softDice`. */
-export function diceLoss(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.sub(1, softDice(logits, targets)) as tf.Scalar);
+export function diceLoss(logits: tf.Tensor, targets: tf.Tensor, valid?: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.sub(1, softDice(logits, targets, valid)) as tf.Scalar);
 }
 
 /** Focal loss; see the module doc for both variants. */
@@ -108,21 +128,23 @@ export function focalLoss(
   logits: tf.Tensor,
   targets: tf.Tensor,
   opts: { alpha?: number; gamma?: number; variant?: FocalVariant } = {},
+  valid?: tf.Tensor,
 ): tf.Scalar {
   const alpha = opts.alpha ?? DEFAULT_LOSS.focalAlpha;
   const gamma = opts.gamma ?? DEFAULT_LOSS.focalGamma;
   const variant = opts.variant ?? "per-pixel";
   return tf.tidy(() => {
+    const c = counted(valid);
     const bce = bcePerPixel(logits, targets);
     if (variant === "mean-bce") {
-      const b = tf.mean(bce);
+      const b = c.mean(bce);
       const factor = tf.pow(tf.sub(1, tf.exp(tf.neg(b))), gamma);
       return tf.mul(tf.mul(factor, b), alpha) as tf.Scalar;
     }
     // 1 − p_t = 1 − exp(−bce_px); written with expm1 to keep precision when bce_px is small.
     const oneMinusPt = tf.neg(tf.expm1(tf.neg(bce)));
     const alphaT = tf.add(tf.mul(targets, alpha), tf.mul(tf.sub(1, targets), 1 - alpha));
-    return tf.mean(tf.mul(tf.mul(alphaT, tf.pow(oneMinusPt, gamma)), bce)) as tf.Scalar;
+    return c.mean(tf.mul(tf.mul(alphaT, tf.pow(oneMinusPt, gamma)), bce)) as tf.Scalar;
   });
 }
 
@@ -131,6 +153,7 @@ export function comboLoss(
   logits: tf.Tensor,
   targets: tf.Tensor,
   opts: { alpha?: number; beta?: number } = {},
+  valid?: tf.Tensor,
 ): tf.Scalar {
   const alpha = opts.alpha ?? DEFAULT_LOSS.comboAlpha;
   const beta = opts.beta ?? DEFAULT_LOSS.comboBeta;
@@ -138,8 +161,8 @@ export function comboLoss(
     // −log p = softplus(−x), −log(1 − p) = softplus(x)
     const fnTerm = tf.mul(tf.mul(targets, softplus(tf.neg(logits))), 2 * beta);
     const fpTerm = tf.mul(tf.mul(tf.sub(1, targets), softplus(logits)), 2 * (1 - beta));
-    const wce = tf.mean(tf.add(fnTerm, fpTerm));
-    const dice = softDice(logits, targets);
+    const wce = counted(valid).mean(tf.add(fnTerm, fpTerm));
+    const dice = softDice(logits, targets, valid);
     return tf.add(tf.mul(wce, alpha), tf.mul(tf.sub(1, dice), 1 - alpha)) as tf.Scalar;
   });
 }
@@ -148,7 +171,7 @@ export function comboLoss(
 export type LossFn = (logits: tf.Tensor, targets: tf.Tensor) => tf.Scalar;
 
 /**
- * The loss function a config names.
+ * The loss function a config names; with `ignore`, targets of −1 are left out (module doc).
  *
  * @example
  * ```ts
@@ -159,20 +182,33 @@ export type LossFn = (logits: tf.Tensor, targets: tf.Tensor) => tf.Scalar;
  * console.assert(v.dataSync()[0] < 0.01);
  * ```
  */
-export function makeLoss(cfg: LossConfig): LossFn {
+export function makeLoss(cfg: LossConfig, opts: { ignore?: boolean } = {}): LossFn {
+  const loss = lossOf(cfg);
+  if (!opts.ignore) return (x, y) => loss(x, y);
+  // targets −1 = ignore: counted where y ≥ 0, and the target there is y itself
+  return (x, y) =>
+    tf.tidy(() => {
+      const valid = tf.cast(tf.greaterEqual(y, 0), "float32");
+      return loss(x, tf.relu(y), valid);
+    });
+}
+
+type MaskedLoss = (logits: tf.Tensor, targets: tf.Tensor, valid?: tf.Tensor) => tf.Scalar;
+
+function lossOf(cfg: LossConfig): MaskedLoss {
   switch (cfg.name) {
     case "bce":
       return bceLoss;
     case "dice":
       return diceLoss;
     case "focal":
-      return (x, y) =>
+      return (x, y, v) =>
         focalLoss(x, y, {
           alpha: cfg.focalAlpha,
           gamma: cfg.focalGamma,
           variant: cfg.focalVariant,
-        });
+        }, v);
     case "combo":
-      return (x, y) => comboLoss(x, y, { alpha: cfg.comboAlpha, beta: cfg.comboBeta });
+      return (x, y, v) => comboLoss(x, y, { alpha: cfg.comboAlpha, beta: cfg.comboBeta }, v);
   }
 }

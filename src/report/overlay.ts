@@ -5,10 +5,14 @@
  * RGB `Uint8Array`s (HWC); `encodePng` from `src/data/png.ts` writes them.
  *
  * Colours (Okabe & Ito's colour-blind-safe palette, chosen to stand out on purple PAS stain):
- * truth outline bluish green, prediction yellow; TP bluish green, FP vermillion, FN blue.
+ * truth outline bluish green, prediction yellow; TP bluish green, FP vermillion, FN blue; ignored
+ * truth pixels (`--ignore` sets, `src/mask.ts`) reddish purple, in both overlays, whatever the
+ * prediction there.
  *
  * @module
  */
+
+import { IGNORE_U8 } from "../mask.ts";
 
 /** An 8-bit RGB colour. */
 export type Rgb = readonly [number, number, number];
@@ -20,6 +24,7 @@ export const OVERLAY_COLOURS = {
   tp: [0, 158, 115] as Rgb,
   fp: [213, 94, 0] as Rgb,
   fn: [0, 114, 178] as Rgb,
+  ignore: [204, 121, 167] as Rgb,
 } as const;
 
 /** An RGB image: `width * height * 3` bytes, row-major HWC. */
@@ -102,9 +107,11 @@ export function predictionOverlay(
   const alpha = opts.alpha ?? 0.45;
   const out = rgbHWC.slice();
   for (let i = 0; i < pred.length; i++) {
-    if (pred[i]) blend(out, i, OVERLAY_COLOURS.prediction, alpha);
+    if (truth[i] === IGNORE_U8) blend(out, i, OVERLAY_COLOURS.ignore, alpha);
+    else if (pred[i]) blend(out, i, OVERLAY_COLOURS.prediction, alpha);
   }
-  const edge = outline(truth, width, height);
+  const vessel = truth.some((v) => v === IGNORE_U8) ? truth.map((v) => (v === 1 ? 1 : 0)) : truth;
+  const edge = outline(vessel, width, height);
   for (let i = 0; i < edge.length; i++) if (edge[i]) blend(out, i, OVERLAY_COLOURS.truthOutline, 1);
   return out;
 }
@@ -135,7 +142,8 @@ export function confusionOverlay(
   const { tp, fp, fn } = OVERLAY_COLOURS;
   for (let i = 0; i < pred.length; i++) {
     const p = pred[i] !== 0, t = truth[i] !== 0;
-    if (p && t) blend(out, i, tp, alpha);
+    if (truth[i] === IGNORE_U8) blend(out, i, OVERLAY_COLOURS.ignore, alpha);
+    else if (p && t) blend(out, i, tp, alpha);
     else if (p) blend(out, i, fp, alpha);
     else if (t) blend(out, i, fn, alpha);
   }
@@ -213,9 +221,11 @@ export function overlayPanels(
   ];
 }
 
-/** A 0/1 mask as a grey RGB picture (1 → white), for contact sheets. */
+/** A 0/1 mask as a grey RGB picture (1 → white; ignore → mid grey), for contact sheets. */
 export function maskToRgb(maskU8: Uint8Array): Uint8Array {
   const rgb = new Uint8Array(maskU8.length * 3);
-  for (let i = 0; i < maskU8.length; i++) if (maskU8[i]) rgb.fill(255, i * 3, i * 3 + 3);
+  for (let i = 0; i < maskU8.length; i++) {
+    if (maskU8[i]) rgb.fill(maskU8[i] === IGNORE_U8 ? 128 : 255, i * 3, i * 3 + 3);
+  }
   return rgb;
 }

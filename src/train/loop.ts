@@ -314,7 +314,14 @@ async function openSession(
     let trainTiles = ds.tiles("train");
     if (config.maxTiles > 0) trainTiles = trainTiles.slice(0, config.maxTiles);
     if (trainTiles.length === 0) {
-      throw new InputError(manifestPath, undefined, "no tiles in the train split");
+      throw new InputError(
+        manifestPath,
+        undefined,
+        ds.tiles("val").length > 0
+          ? "every tile is in val (an evaluation-only set, prepared with --val-fraction 1): " +
+            "nothing to train on; score a model on it with deno task evaluate"
+          : "no tiles in the train split",
+      );
     }
     let norm: Normalization;
     try {
@@ -366,7 +373,8 @@ async function openSession(
       closers.push(() => ema!.dispose());
       if (from !== undefined) await loadRawWeights(model, from.dir);
     }
-    const lossFn = makeLoss(config.loss);
+    // A set prepared with --ignore: targets of −1 are left out of the loss.
+    const lossFn = makeLoss(config.loss, { ignore: (ds.manifest.ignore?.length ?? 0) > 0 });
     const memory = await planMemory(config, model, vars, lossFn, sizePx, backend, otherBytes);
     const t0 = performance.now();
     const startElapsed = state.elapsedS;
@@ -426,6 +434,12 @@ async function announce(s: Session, from: FromCheckpoint | undefined): Promise<v
     );
   }
   s.say(describePlan(s.memory, config, s.inference.tileSizePx));
+  if (s.valTiles.length === 0) {
+    s.say(
+      "train: no validation split (prepared with --val-fraction 0): training without " +
+        "validation; no checkpoints/best, --patience and --select have nothing to go by",
+    );
+  }
   const { plan } = s.memory;
   await s.record({
     type: "start",
