@@ -31,8 +31,9 @@ export const PREDICT = cli.defineTask({
   flags: {
     model: flag.string({
       required: true,
-      arg: "RUN|CHECKPOINT",
-      help: "a training run (its best, else latest checkpoint) or RUN/checkpoints/NAME",
+      arg: "RUN|CHECKPOINT[,…]",
+      help: "a training run (its best, else latest checkpoint) or RUN/checkpoints/NAME; " +
+        "several, comma-separated: an ensemble averaging their probabilities",
     }),
     input: flag.repeated({
       required: true,

@@ -344,3 +344,49 @@ Deno.test("predict: bad inputs give one line, exit 1 or 2, and no output", async
     "error: --input is required",
   ]);
 });
+
+Deno.test("predict: --model A,B averages the probabilities (an ensemble); A,A is A byte for byte; mixed scales are one line", async () => {
+  const other = convModel([[[-6, 9, 1]]], -1);
+  const b = await writeRunAround(join(root, "ensemble-b"), other, {
+    scale: 0.25,
+    tileSizePx: 32,
+    normalize: "none",
+  });
+  other.dispose();
+  const tile = `${MINI}/train/1563c8dbe8b5.tif`;
+  const probOf = async (model: string, name: string) => {
+    const out = join(root, `out-ensemble-${name}`);
+    const args = ["--model", model, "--input", tile, "--out", out, "--quiet"];
+    assert.equal(await main(args, silent), 0);
+    return await Deno.readFile(join(out, "prob", "1563c8dbe8b5.png"));
+  };
+  const a = await probOf(run, "a");
+  assert.deepEqual(
+    await probOf(`${run},${run}`, "aa"),
+    a,
+    "an ensemble of one model is that model",
+  );
+  const pa = grey(a, "a").v, pb = grey(await probOf(b.run, "b"), "b").v;
+  const pab = grey(await probOf(`${run},${b.run}`, "ab"), "ab").v;
+  // Each PNG rounds its probability to 1/255: the mean of two rounded maps is within 1 of the
+  // rounded mean.
+  let worst = 0, differs = 0;
+  for (let i = 0; i < pab.length; i++) {
+    worst = Math.max(worst, Math.abs(pab[i] - (pa[i] + pb[i]) / 2));
+    if (pa[i] !== pb[i]) differs++;
+  }
+  assert.ok(worst <= 1, `largest difference from the mean: ${worst}/255`);
+  assert.ok(differs > pab.length / 10, "the two models differ, so the mean is a real test");
+  const half = convModel([[KERNEL]], BIAS);
+  const c = await writeRunAround(join(root, "ensemble-c"), half, {
+    scale: 0.5,
+    tileSizePx: 32,
+    normalize: "none",
+  });
+  half.dispose();
+  await assert.rejects(
+    main(["--model", `${run},${c.run}`, "--input", tile, "--out", join(root, "out-mixed")], silent),
+    (e) => e instanceof UsageError && /an ensemble's models must share both/.test(e.message),
+  );
+  assert.equal(await exists(join(root, "out-mixed", "prob")), false);
+});

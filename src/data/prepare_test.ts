@@ -413,3 +413,150 @@ Deno.test({
     await Deno.remove(out, { recursive: true });
   },
 });
+
+Deno.test("prepare: --ignore stores 2 (PNG 128) inside glomerulus/unsure polygons, never over a vessel", async () => {
+  const root = await Deno.makeTempDir({ prefix: "vessel-seg-ignore-" });
+  try {
+    await writeLayout(join(root, "data"));
+    const out = join(root, "out");
+    const { manifest } = await prepare({
+      data: join(root, "data"),
+      out,
+      quiet: true,
+      ignore: ["glomerulus", "unsure"],
+    });
+    assert.deepEqual(manifest.ignore, ["glomerulus", "unsure"]);
+    const ds = await openPrepared(out);
+    const count = (m: Uint8Array, v: number) => m.reduce((n, x) => n + (x === v ? 1 : 0), 0);
+    // By hand (scale 1; a polygon covers the pixels on its boundary, a hole's boundary stays
+    // covered, as the full-run test above counts): tile 2's vessel square 100..300 with a
+    // 150..200 hole = 201² − 49² vessel pixels; its glomerulus square 300..450 covers 151² pixels,
+    // one of them — (300, 300) — a vessel pixel, which stays vessel: 151² − 1 ignored. Tile 3:
+    // glomerulus 0..50 = 51²; tile 6: unsure 5..25 = 21²; tile 1: vessel 10..109 = 100², none.
+    const expected: Record<string, [number, number]> = {
+      "000000000002": [201 * 201 - 49 * 49, 151 * 151 - 1],
+      "000000000003": [0, 51 * 51],
+      "000000000006": [0, 21 * 21],
+      "000000000001": [100 * 100, 0],
+    };
+    for (const [id, [vessel, ignored]] of Object.entries(expected)) {
+      const tile = ds.tiles().find((t) => t.id === id)!;
+      const { maskU8 } = await ds.read(tile);
+      assert.equal(count(maskU8, 1), vessel, `${id} vessel`);
+      assert.equal(count(maskU8, 2), ignored, `${id} ignored`);
+      assert.equal(tile.vesselPx, vessel, `${id} vesselPx counts vessel pixels only`);
+      const png = decodeImage(await Deno.readFile(join(out, "masks", `${id}.png`)), id);
+      assert.equal(count(png.rgb.filter((_, i) => i % 3 === 0), 128), ignored, `${id} PNG`);
+    }
+    ds.close();
+    // Without --ignore the same tiles have no 2 anywhere (the study's setup).
+    await prepare({ data: join(root, "data"), out: join(root, "plain"), quiet: true });
+    const plain = await Deno.readFile(join(root, "plain", "masks.u8"));
+    assert.equal(count(plain, 2), 0);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("prepare: --datasets keeps those tiles and counts them per dataset; unknown values are one line", async () => {
+  const root = await Deno.makeTempDir({ prefix: "vessel-seg-datasets-" });
+  try {
+    await writeLayout(join(root, "data"));
+    // writeLayout: tile k is in dataset 1 + (k % 2); annotated, 512² tiles of dataset 2 are
+    // 2, 6, 8 and a (4 is unannotated)
+    const { manifest, summary } = await prepare({
+      data: join(root, "data"),
+      out: join(root, "d2"),
+      quiet: true,
+      datasets: [2],
+      valFraction: 0,
+    });
+    assert.deepEqual(manifest.tiles.map((t) => t.id).sort(), [
+      "000000000002",
+      "000000000006",
+      "000000000008",
+      "00000000000a",
+    ]);
+    assert.ok(manifest.tiles.every((t) => t.dataset === 2 && t.split === "train"));
+    assert.deepEqual(manifest.datasets, [2]);
+    assert.equal(manifest.summary.dataset2Train, 4);
+    assert.equal(manifest.summary.dataset1Train, undefined);
+    assert.match(summary, /dataset 2: train \/ val tiles\s+\| 4 \/ 0 \|/);
+    const r = await quietMain([
+      "--data",
+      join(root, "data"),
+      "--out",
+      join(root, "bad"),
+      "--datasets",
+      "2,3",
+    ]);
+    assert.equal(r.code, 2);
+    assert.deepEqual(r.errors, [
+      "error: --datasets: 3 is not a dataset of tile_meta.csv (it has 1, 2)",
+    ]);
+    const r2 = await quietMain([
+      "--data",
+      join(root, "data"),
+      "--out",
+      join(root, "bad"),
+      "--datasets",
+      "x",
+    ]);
+    assert.equal(r2.code, 2);
+    assert.match(r2.errors.join("\n"), /--datasets: "x" is not a dataset number/);
+    assert.equal(await Deno.stat(join(root, "bad", "manifest.json")).catch(() => null), null);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("prepare: --split fold keeps slides whole and records the plan; --val-fraction 0 and 1", async () => {
+  const root = await Deno.makeTempDir({ prefix: "vessel-seg-folds-" });
+  try {
+    await writeLayout(join(root, "data"));
+    const valOf = new Map<string, number>();
+    for (let fold = 0; fold < 3; fold++) {
+      const { manifest } = await prepare({
+        data: join(root, "data"),
+        out: join(root, `f${fold}`),
+        quiet: true,
+        split: "fold",
+        folds: 3,
+        fold,
+      });
+      assert.equal(manifest.split.method, "fold");
+      assert.equal(manifest.split.plan!.length, 3);
+      const held = new Set(manifest.split.plan![fold].slides);
+      for (const t of manifest.tiles) {
+        assert.equal(t.split, held.has(t.sourceWsi) ? "val" : "train");
+      }
+      for (const t of manifest.tiles.filter((t) => t.split === "val")) {
+        valOf.set(t.id, (valOf.get(t.id) ?? 0) + 1);
+      }
+    }
+    // 3 slides, 3 folds: each slide is one fold's validation; every kept tile validated once
+    assert.equal(valOf.size, 8);
+    assert.ok([...valOf.values()].every((c) => c === 1));
+
+    const all = await prepare({
+      data: join(root, "data"),
+      out: join(root, "all-train"),
+      quiet: true,
+      valFraction: 0,
+    });
+    assert.ok(all.manifest.tiles.every((t) => t.split === "train"));
+    assert.equal(all.manifest.stats.computedOn, "train");
+    const evalOnly = await prepare({
+      data: join(root, "data"),
+      out: join(root, "all-val"),
+      quiet: true,
+      valFraction: 1,
+    });
+    assert.ok(evalOnly.manifest.tiles.every((t) => t.split === "val"));
+    // nothing trains on an evaluation-only set: its statistics are its own, and say so
+    assert.equal(evalOnly.manifest.stats.computedOn, "val");
+    assert.deepEqual(evalOnly.manifest.stats.mean, all.manifest.stats.mean);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

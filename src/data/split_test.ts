@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { splitTiles } from "./split.ts";
+import { Rng } from "../rng.ts";
+import { foldPlan, splitTiles } from "./split.ts";
 
 function items(n: number, slides: number) {
   return Array.from({ length: n }, (_, k) => ({
@@ -65,4 +66,63 @@ Deno.test("wsi split with a single slide is a clear error", () => {
     () => splitTiles(items(10, 1), { method: "wsi" }),
     /--split wsi needs tiles from at least 2 slides \(source_wsi\), found 1 \(1\)/,
   );
+});
+
+Deno.test("fold split: every slide on one side, folds balanced by tiles, seeded, independent of input order", () => {
+  const rng = new Rng(7);
+  // 23 slides of 1–40 tiles each
+  const list: { id: string; sourceWsi: number }[] = [];
+  for (let s = 0; s < 23; s++) {
+    const n = 1 + rng.int(40);
+    for (let k = 0; k < n; k++) list.push({ id: `s${s}-t${k}`, sourceWsi: 100 + s });
+  }
+  const largest = Math.max(
+    ...Array.from({ length: 23 }, (_, s) => list.filter((t) => t.sourceWsi === 100 + s).length),
+  );
+  for (const folds of [2, 3, 5]) {
+    const plan = foldPlan(list, folds, 3);
+    // every slide in exactly one fold; counts add up
+    const seen = plan.flatMap((f) => f.slides).sort((a, b) => a - b);
+    assert.deepEqual(seen, Array.from({ length: 23 }, (_, s) => 100 + s));
+    for (const f of plan) {
+      assert.equal(f.tiles, list.filter((t) => f.slides.includes(t.sourceWsi)).length);
+    }
+    // greedy largest-first: no fold is more than one slide's worth above another
+    const sizes = plan.map((f) => f.tiles);
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= largest, `${sizes}`);
+    const inVal = new Map<string, number>();
+    for (let fold = 0; fold < folds; fold++) {
+      const split = splitTiles(list, { method: "fold", folds, fold, seed: 3 });
+      const reversed = splitTiles([...list].reverse(), { method: "fold", folds, fold, seed: 3 });
+      assert.deepEqual([...split].sort(), [...reversed].sort(), "input order does not matter");
+      for (const slide of new Set(list.map((t) => t.sourceWsi))) {
+        const sides = new Set(
+          list.filter((t) => t.sourceWsi === slide).map((t) => split.get(t.id)),
+        );
+        assert.equal(sides.size, 1, `slide ${slide} on both sides in fold ${fold}`);
+      }
+      for (const [id, s] of split) if (s === "val") inVal.set(id, (inVal.get(id) ?? 0) + 1);
+    }
+    // the folds' validation sets partition the tiles
+    assert.equal(inVal.size, list.length);
+    assert.ok([...inVal.values()].every((c) => c === 1));
+  }
+  assert.notDeepEqual(foldPlan(list, 5, 3), foldPlan(list, 5, 4), "another seed, another plan");
+  assert.throws(
+    () => foldPlan(list.slice(0, 2), 3, 0),
+    /3 folds need tiles from at least 3 slides/,
+  );
+  assert.throws(() => splitTiles(list, { method: "fold", folds: 3, fold: 3 }), /--fold must be/);
+});
+
+Deno.test("val fraction 0 puts every tile in train, 1 every tile in val, whatever the method", () => {
+  const list = items(9, 3);
+  for (const method of ["random", "wsi"] as const) {
+    const all = (f: number) => new Set(splitTiles(list, { method, valFraction: f }).values());
+    assert.deepEqual(all(0), new Set(["train"]));
+    assert.deepEqual(all(1), new Set(["val"]));
+  }
+  // one tile: an all-train or evaluation-only set is fine, a split is not
+  assert.equal(splitTiles(items(1, 1), { valFraction: 1 }).get("000000000000"), "val");
+  assert.throws(() => splitTiles(items(1, 1), { valFraction: 0.5 }), /cannot split 1 tile/);
 });

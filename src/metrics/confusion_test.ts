@@ -40,3 +40,26 @@ Deno.test("confusion on a real-sized tile matches a direct count", () => {
   for (let i = 0; i < n; i += 2) truth[i] = 1;
   assert.deepEqual(confusion(pred, truth), { tp: n / 4, fp: n / 4, fn: n / 4, tn: n / 4 });
 });
+
+Deno.test("confusion: truth 2 (ignore) leaves the pixel out whatever the prediction — the same counts as the other pixels alone", () => {
+  let s = 5;
+  const next = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const n = 5000;
+  const truth = Uint8Array.from({ length: n }, () => {
+    const u = next();
+    return u < 0.2 ? 2 : u < 0.5 ? 1 : 0;
+  });
+  const pred = Uint8Array.from({ length: n }, () => (next() < 0.4 ? 255 : 0));
+  const kept = [...truth.keys()].filter((i) => truth[i] !== 2);
+  const expected = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  for (const i of kept) {
+    const p = pred[i] !== 0, t = truth[i] === 1;
+    if (p && t) expected.tp++;
+    else if (p) expected.fp++;
+    else if (t) expected.fn++;
+    else expected.tn++;
+  }
+  assert.deepEqual(confusion(pred, truth), expected);
+  const flipped = pred.map((v, i) => (truth[i] === 2 ? 255 - v : v));
+  assert.deepEqual(confusion(flipped, truth), expected);
+});

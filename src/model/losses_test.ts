@@ -1,6 +1,17 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { bceLoss, comboLoss, diceLoss, focalLoss, type LossFn } from "./losses.ts";
+import {
+  bceLoss,
+  comboLoss,
+  DEFAULT_LOSS,
+  diceLoss,
+  FOCAL_VARIANTS,
+  focalLoss,
+  LOSS_NAMES,
+  type LossFn,
+  makeLoss,
+} from "./losses.ts";
+import { Rng } from "../rng.ts";
 
 tf.enableProdMode();
 await tf.setBackend("cpu");
@@ -172,5 +183,49 @@ Deno.test("losses: gradients match finite differences of float64 references", ()
     }
     console.log(`  ${name}: largest |grad − finite difference| = ${maxDiff.toExponential(2)}`);
     assert.ok(maxDiff < 1e-5, `${name}: gradient off by ${maxDiff}`);
+  }
+});
+
+Deno.test("losses with ignore: ignored pixels change neither the loss nor its gradient, whatever the prediction; the rest is the plain loss", () => {
+  const rng = new Rng(21);
+  const n = 2 * 8 * 8;
+  const logits = Float32Array.from({ length: n }, () => 3 * rng.normal());
+  // targets: 0/1, with −1 (ignore) on about a third of the pixels
+  const y = Float32Array.from({ length: n }, () => {
+    const u = rng.float();
+    return u < 0.33 ? -1 : u < 0.6 ? 1 : 0;
+  });
+  const other = logits.map((v, i) => (y[i] < 0 ? 50 * rng.normal() : v));
+  const kept = [...y.keys()].filter((i) => y[i] >= 0);
+  for (const name of LOSS_NAMES) {
+    for (const variant of FOCAL_VARIANTS) {
+      if (name !== "focal" && variant !== "per-pixel") continue;
+      const cfg = { ...DEFAULT_LOSS, name, focalVariant: variant };
+      const masked = makeLoss(cfg, { ignore: true });
+      const shape = [2, 8, 8, 1];
+      const value = (l: Float32Array) =>
+        tf.tidy(() => masked(tf.tensor(l, shape), tf.tensor(y, shape)).dataSync()[0]);
+      const a = value(logits), b = value(other);
+      assert.equal(a, b, `${name}/${variant}: another prediction on ignored pixels`);
+      // The plain loss of the counted pixels alone (an independent path: no mask at all).
+      const plain = tf.tidy(() =>
+        makeLoss(cfg)(
+          tf.tensor(kept.map((i) => logits[i])),
+          tf.tensor(kept.map((i) => y[i])),
+        ).dataSync()[0]
+      );
+      assert.ok(
+        Math.abs(a - plain) <= 1e-6 * Math.max(1, Math.abs(plain)),
+        `${name}: ${a} vs ${plain}`,
+      );
+      const grad = tf.tidy(() =>
+        tf.grad((x: tf.Tensor) => masked(x, tf.tensor(y, shape)))(tf.tensor(logits, shape))
+          .dataSync()
+      );
+      assert.ok(
+        [...y.keys()].every((i) => y[i] >= 0 || grad[i] === 0),
+        `${name}: gradient on ignored pixels`,
+      );
+    }
   }
 });

@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { basename, dirname, extname, join } from "node:path";
-import { readImage } from "../data/image.ts";
+import { readImage, type RgbImage } from "../data/image.ts";
 import { encodePng } from "../data/png.ts";
 import { InputError, UsageError } from "../errors.ts";
 import {
@@ -26,7 +26,12 @@ import {
 import { Progress } from "../progress.ts";
 import { type BackendChoice, initBackend } from "../runtime/backends.ts";
 import { binarize } from "../metrics/binarize.ts";
-import { describeArtifact, loadCheckpointModel, type LoadedArtifact } from "../model/artifact.ts";
+import {
+  type ArtifactInfo,
+  describeArtifact,
+  loadCheckpointModel,
+  type LoadedArtifact,
+} from "../model/artifact.ts";
 import { extractInstances } from "./instances.ts";
 import { predictProbabilitiesAsync } from "./predict.ts";
 import { SUBMISSION_HEADER, submissionLine } from "./submission.ts";
@@ -36,7 +41,8 @@ export const IMAGE_EXTENSIONS = [".tif", ".tiff", ".png"] as const;
 
 /** Options of {@linkcode predictFiles}. */
 export interface PredictFilesOptions {
-  /** A run directory (its last checkpoint) or a checkpoint directory. */
+  /** A run directory (its best, else last checkpoint) or a checkpoint directory; several,
+   * comma-separated, make an ensemble that averages their probabilities. */
   model: string;
   /** Image files and/or folders of images. */
   inputs: readonly string[];
@@ -69,6 +75,7 @@ export interface PredictFilesResult {
   tiles: number;
   /** Instances written to the submission (0 without one). */
   instances: number;
+  /** The checkpoint used, or the ensemble's, comma-separated. */
   checkpoint: string;
   /** The threshold used (the run's, or the one given). */
   threshold: number;
@@ -154,28 +161,40 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
     await checkNotOverInputs(dirname(opts.submission), opts.inputs, "--submission");
   }
   // Every input file and the output folder are checked before a backend is chosen.
-  const described = await describeArtifact(opts.model);
-  const claim = await claimOutput(opts.out, { inputs: [...opts.inputs, described.dir] });
-  let loaded: LoadedArtifact;
+  const described = await describeEnsemble(opts.model);
+  const claim = await claimOutput(opts.out, {
+    inputs: [...opts.inputs, ...described.map((d) => d.dir)],
+  });
+  const members: LoadedArtifact[] = [];
   let backend: string;
   try {
     tf.enableProdMode();
     backend = tf.getBackend();
     if (!opts.keepBackend) backend = (await initBackend(opts.backend ?? "auto", { log: say })).name;
-    loaded = { ...described, model: await loadCheckpointModel(described.dir) };
+    for (const d of described) members.push({ ...d, model: await loadCheckpointModel(d.dir) });
   } catch (e) {
+    members.forEach((m) => m.model.dispose());
     await claim.abandon();
     throw e;
   }
+  const loaded = members[0];
   const { inference } = loaded;
   const threshold = opts.threshold ?? inference.threshold;
+  for (const m of members) {
+    say(
+      `model: ${m.dir} (epoch ${m.epoch}; scale ${m.inference.scale}, windows ` +
+        `${m.inference.tileSizePx} px, normalise ${
+          m.inference.normalize === null ? "none" : "dataset"
+        }, tta ${opts.tta ?? "none"})`,
+    );
+  }
   say(
-    `model: ${loaded.dir} (epoch ${loaded.epoch}; scale ${inference.scale}, windows ` +
-      `${inference.tileSizePx} px, normalise ${
-        inference.normalize === null ? "none" : "dataset"
-      }, ` +
-      `tta ${opts.tta ?? "none"}); threshold ${threshold} ` +
-      `(${opts.threshold === undefined ? "the run's" : "--threshold"})`,
+    (members.length > 1 ? `ensemble of ${members.length}: mean probability; ` : "") +
+      `threshold ${threshold} (${
+        opts.threshold === undefined
+          ? members.length > 1 ? "the first model's" : "the run's"
+          : "--threshold"
+      })`,
   );
   const lines: string[] = [SUBMISSION_HEADER];
   let instances = 0;
@@ -189,13 +208,7 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
     for (const { id, path } of inputs) {
       const image = await readImage(path);
       const { width, height } = image;
-      const prob = await predictProbabilitiesAsync(loaded.model, image, {
-        tileSizePx: inference.tileSizePx,
-        scale: inference.scale,
-        normalize: inference.normalize,
-        tta: opts.tta ?? "none",
-        batchSize: opts.batchSize,
-      });
+      const prob = await ensembleProbabilities(members, image, opts);
       const maskU8 = binarize(prob, threshold, new Uint8Array(width * height), 255);
       const probU8 = new Uint8Array(width * height);
       for (let i = 0; i < prob.length; i++) {
@@ -230,16 +243,64 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
     await claim.abandon();
     throw outputFault(e, opts.out);
   } finally {
-    loaded.model.dispose();
+    members.forEach((m) => m.model.dispose());
     await Deno.remove(stage, { recursive: true }).catch(() => {});
   }
   return {
     tiles: inputs.length,
     instances,
-    checkpoint: loaded.dir,
+    checkpoint: members.map((m) => m.dir).join(","),
     threshold,
     backend,
     out: opts.out,
     ...(opts.submission === undefined ? {} : { submission: opts.submission }),
   };
+}
+
+/**
+ * The checkpoints of `--model A[,B,…]`, described (not loaded). Members of an ensemble must share
+ * the tile size and the scale they were trained at; each keeps its own normalisation.
+ */
+export async function describeEnsemble(model: string): Promise<ArtifactInfo[]> {
+  const names = model.split(",").map((m) => m.trim());
+  if (names.some((m) => m === "")) {
+    throw new UsageError(`--model ${model}: an empty name in the list`);
+  }
+  const out: ArtifactInfo[] = [];
+  for (const name of names) out.push(await describeArtifact(name));
+  const first = out[0].inference;
+  for (const d of out.slice(1)) {
+    const i = d.inference;
+    if (i.tileSizePx !== first.tileSizePx || i.scale !== first.scale) {
+      throw new UsageError(
+        `--model: ${d.dir} was trained on ${i.tileSizePx}-px tiles at scale ${i.scale}, ` +
+          `${out[0].dir} on ${first.tileSizePx}-px tiles at scale ${first.scale}; an ensemble's ` +
+          "models must share both",
+      );
+    }
+  }
+  return out;
+}
+
+/** The mean of the members' probability maps for `image` (one member: its own map). */
+async function ensembleProbabilities(
+  members: LoadedArtifact[],
+  image: RgbImage,
+  opts: PredictFilesOptions,
+): Promise<Float32Array> {
+  let sum: Float32Array | undefined;
+  for (const m of members) {
+    const prob = await predictProbabilitiesAsync(m.model, image, {
+      tileSizePx: m.inference.tileSizePx,
+      scale: m.inference.scale,
+      normalize: m.inference.normalize,
+      tta: opts.tta ?? "none",
+      batchSize: opts.batchSize,
+    });
+    if (members.length === 1) return prob;
+    if (sum === undefined) sum = prob;
+    else for (let i = 0; i < sum.length; i++) sum[i] += prob[i];
+  }
+  for (let i = 0; i < sum!.length; i++) sum![i] /= members.length;
+  return sum!;
 }
