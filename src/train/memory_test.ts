@@ -253,3 +253,27 @@ Deno.test("memory: train with a budget below one tile's step is one line saying 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("memory: the study preset's batch of 16 × 128² is over the wasm heap's budget and the plan splits it into 2 × 8 that fit", async () => {
+  const cfg = makeConfig("study", { prepared: "p", out: "o" });
+  const model = buildUNet(cfg.model);
+  const vars = varsOf(model);
+  const m = await measureStepMemory(model, vars, makeLoss(cfg.loss), {
+    depth: cfg.model.depth,
+    optim: cfg.optim,
+    ema: false,
+  });
+  model.dispose();
+  const budget = memoryBudget("wasm", 0);
+  const plan = planMicroBatch(m, { batchSize: 16, wanted: "auto", sidePx: 128 }, budget);
+  console.log(
+    `  full batch ${(plan.fullBatchBytes / 2 ** 20).toFixed(0)} MiB, plan ${plan.parts} × ` +
+      `${plan.microBatch}: ${(plan.peakBytes / 2 ** 20).toFixed(0)} MiB of ` +
+      `${(budget.totalBytes / 2 ** 20).toFixed(0)}`,
+  );
+  assert.ok(
+    plan.fullBatchBytes > budget.totalBytes,
+    "the full batch does not fit (the old failure)",
+  );
+  assert.deepEqual([plan.parts, plan.microBatch, plan.fits], [2, 8, true]);
+});
