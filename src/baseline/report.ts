@@ -151,7 +151,10 @@ export async function writeBaselineReport(opts: BaselineReportOptions): Promise<
     table.notes!.push(
       `Examples (examples/): tiles at the ${EXAMPLE_PERCENTILES.map((p) => p * 100).join("/")}th ` +
         "percentile of vessel fraction, ties by id: tile | truth outline (green) over the Otsu " +
-        "prediction (yellow) | TP green, FP orange, FN blue.",
+        "prediction (yellow) | TP green, FP orange, FN blue" +
+        (ds.manifest.ignore?.length
+          ? `; ignored pixels (${ds.manifest.ignore.join(", ")}) dark grey, counted nowhere.`
+          : "."),
       `Otsu foreground: ${invert ? "dark side (--invert)" : "bright side (grey > threshold)"}; ` +
         `random baseline seed ${seed}.`,
     );

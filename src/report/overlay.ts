@@ -6,7 +6,7 @@
  *
  * Colours (Okabe & Ito's colour-blind-safe palette, chosen to stand out on purple PAS stain):
  * truth outline bluish green, prediction yellow; TP bluish green, FP vermillion, FN blue; ignored
- * truth pixels (`--ignore` sets, `src/mask.ts`) reddish purple, in both overlays, whatever the
+ * truth pixels (`--ignore` sets, `src/mask.ts`) dark grey (it stands out on the purple stain), in both overlays, whatever the
  * prediction there.
  *
  * @module
@@ -24,7 +24,7 @@ export const OVERLAY_COLOURS = {
   tp: [0, 158, 115] as Rgb,
   fp: [213, 94, 0] as Rgb,
   fn: [0, 114, 178] as Rgb,
-  ignore: [204, 121, 167] as Rgb,
+  ignore: [40, 40, 40] as Rgb,
 } as const;
 
 /** An RGB image: `width * height * 3` bytes, row-major HWC. */

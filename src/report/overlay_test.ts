@@ -69,3 +69,17 @@ Deno.test("contact sheet places images in a grid on the background", () => {
 Deno.test("maskToRgb", () => {
   assert.deepEqual(Array.from(maskToRgb(new Uint8Array([0, 1]))), [0, 0, 0, 255, 255, 255]);
 });
+
+Deno.test("overlays draw ignored truth pixels (2) in their own colour whatever the prediction, and no outline around them", () => {
+  const rgb = new Uint8Array(4 * 3).fill(100);
+  const truth = new Uint8Array([2, 2, 1, 0]), pred = new Uint8Array([1, 0, 1, 1]);
+  const c = confusionOverlay(rgb, 4, 1, truth, pred, { alpha: 1 });
+  assert.deepEqual(px(c, 0), [...OVERLAY_COLOURS.ignore]);
+  assert.deepEqual(px(c, 1), [...OVERLAY_COLOURS.ignore]);
+  assert.deepEqual(px(c, 2), [...OVERLAY_COLOURS.tp]);
+  assert.deepEqual(px(c, 3), [...OVERLAY_COLOURS.fp]);
+  const p = predictionOverlay(rgb, 4, 1, truth, pred, { alpha: 1 });
+  assert.deepEqual(px(p, 0), [...OVERLAY_COLOURS.ignore]);
+  assert.deepEqual(px(p, 2), [...OVERLAY_COLOURS.truthOutline]); // the vessel pixel's outline
+  assert.deepEqual(px(p, 3), [...OVERLAY_COLOURS.prediction]);
+});
