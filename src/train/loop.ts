@@ -176,8 +176,9 @@ export async function resume(
  * The loss and the gradients of `vars` for a batch, computed in micro-batches of at most
  * `microBatch` tiles (forward in training mode: batch-norm statistics update once per
  * micro-batch). Split, the loss and gradients are the micro-batches' weighted by their share of
- * the tiles — the full batch's exactly for losses that are a mean over pixels (`bce`, `focal`;
- * `dice` and `combo` take the Dice term over each micro-batch). The caller disposes the
+ * the tiles — the full batch's exactly for losses that are a mean over pixels (`bce`, per-pixel
+ * `focal`; `dice` and `combo` take the Dice term, `mean-bce` focal its mean, over each
+ * micro-batch). The caller disposes the
  * gradients; nothing else is left behind. A non-finite micro-batch loss stops early (NaN loss,
  * no gradients).
  */
