@@ -220,6 +220,19 @@ export function planMicroBatch(
   };
 }
 
-/** `bytes` as MiB, for the printed plan. */
+/**
+ * `bytes` for the printed plan: whole MiB, KiB under 1 MiB.
+ *
+ * @example
+ * ```ts
+ * import { mib } from "./memory.ts";
+ * console.assert(mib(3 * 2 ** 20) === "3 MiB" && mib(10240) === "10 KiB");
+ * console.assert(mib(Infinity) === "unlimited");
+ * ```
+ */
 export const mib = (bytes: number): string =>
-  Number.isFinite(bytes) ? `${Math.round(bytes / MiB)} MiB` : "unlimited";
+  !Number.isFinite(bytes)
+    ? "unlimited"
+    : bytes < MiB
+    ? `${Math.round(bytes / 1024)} KiB`
+    : `${Math.round(bytes / MiB)} MiB`;

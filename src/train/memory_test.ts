@@ -229,7 +229,7 @@ Deno.test("memory: train with a budget below one tile's step is one line saying 
     const base = { prepared, batchSize: 4, epochs: 1, model: { depth: 2, baseFilters: 4 } };
     await assert.rejects(
       train(makeConfig("tiny", { ...base, out: join(root, "a"), memoryBudgetMiB: 0.01 }), opts),
-      /one 32² tile needs about .* MiB for a training step, more than 0 MiB \(--memory-budget 0.01\): use a smaller --scale/,
+      /one 32² tile needs about .* MiB for a training step, more than 10 KiB \(--memory-budget 0.01\): use a smaller --scale/,
     );
     // Enough for the resident bytes and about two tiles: the batch of 4 goes as 2 + 2.
     const probe = buildUNet({ depth: 2, baseFilters: 4, batchNorm: true, seed: 0 });
