@@ -111,8 +111,6 @@ interface JournalEntry {
   vesselPx?: number;
   /** Set pixels per further class (kept only). */
   classPx?: Record<string, number>;
-  /** Ignored pixels of the blood_vessel mask (`--ignore` only). */
-  ignorePx?: number;
   moments?: TileMoments;
   /** sha256 of each written mask PNG, by class. */
   png?: Record<string, string>;
@@ -253,11 +251,11 @@ function selectDatasets(
   }
   const kept = plan.filter((e) => s.datasets!.includes(e.dataset));
   if (kept.length === 0) {
+    const annotated = new Set(plan.map((e) => e.dataset));
     throw new UsageError(
       `--datasets ${s.datasets.join(",")}: no annotated tile there (polygons.jsonl annotates ` +
-        `dataset${new Set(plan.map((e) => e.dataset)).size === 1 ? "" : "s"} ${
-          list(new Set(plan.map((e) => e.dataset)))
-        }; Kaggle's dataset 3 is unannotated)`,
+        `dataset${annotated.size === 1 ? "" : "s"} ${list(annotated)}; Kaggle's dataset 3 is ` +
+        "unannotated)",
     );
   }
   return kept;
@@ -444,15 +442,11 @@ async function processTile(
   // Ignore regions: background pixels of the blood_vessel mask inside an --ignore class's
   // polygons (a vessel pixel stays a vessel).
   const ignored = s.ignore.length > 0 ? classMask(s.ignore) : undefined;
-  let ignorePx = 0;
   for (const cls of s.classes) {
     const m = classMask([cls]);
     if (cls === "blood_vessel" && ignored !== undefined) {
       for (let i = 0; i < m.length; i++) {
-        if (ignored[i] && !m[i]) {
-          m[i] = IGNORE_U8;
-          ignorePx++;
-        }
+        if (ignored[i] && !m[i]) m[i] = IGNORE_U8;
       }
     }
     let px = 0;
@@ -481,7 +475,6 @@ async function processTile(
     height: img.height,
     vesselPx,
     classPx,
-    ...(ignored !== undefined ? { ignorePx } : {}),
     moments: tileMoments(rgb),
     png,
   };

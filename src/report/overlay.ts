@@ -6,13 +6,13 @@
  *
  * Colours (Okabe & Ito's colour-blind-safe palette, chosen to stand out on purple PAS stain):
  * truth outline bluish green, prediction yellow; TP bluish green, FP vermillion, FN blue; ignored
- * truth pixels (`--ignore` sets, `src/mask.ts`) dark grey (it stands out on the purple stain), in both overlays, whatever the
- * prediction there.
+ * truth pixels (`--ignore` sets, `src/mask.ts`) dark grey, which stands out on the purple stain,
+ * in both overlays, whatever the prediction there.
  *
  * @module
  */
 
-import { IGNORE_U8 } from "../mask.ts";
+import { IGNORE_U8, VESSEL_U8 } from "../mask.ts";
 
 /** An 8-bit RGB colour. */
 export type Rgb = readonly [number, number, number];
@@ -110,7 +110,9 @@ export function predictionOverlay(
     if (truth[i] === IGNORE_U8) blend(out, i, OVERLAY_COLOURS.ignore, alpha);
     else if (pred[i]) blend(out, i, OVERLAY_COLOURS.prediction, alpha);
   }
-  const vessel = truth.some((v) => v === IGNORE_U8) ? truth.map((v) => (v === 1 ? 1 : 0)) : truth;
+  const vessel = truth.some((v) => v === IGNORE_U8)
+    ? truth.map((v) => (v === VESSEL_U8 ? 1 : 0))
+    : truth;
   const edge = outline(vessel, width, height);
   for (let i = 0; i < edge.length; i++) if (edge[i]) blend(out, i, OVERLAY_COLOURS.truthOutline, 1);
   return out;

@@ -102,14 +102,14 @@ export async function measureStepMemory(
   const px = sides.map((s) => s * s);
   const bytesPerPixel = Math.max(0, (peaks[1] - peaks[0]) / (px[1] - px[0]));
   const trainableBytes = bytesOf(vars);
+  const weightBytes = bytesOf(model.weights.map((w) => w.read()));
   return {
     fixedBytes: Math.max(0, peaks[0] - bytesPerPixel * px[0]),
     bytesPerPixel,
     largestTensorBytesPerPixel: largest,
-    weightBytes: bytesOf(model.weights.map((w) => w.read())),
+    weightBytes,
     trainableBytes,
-    stateBytes: optimizerSlots(opts.optim) * trainableBytes +
-      (opts.ema ? bytesOf(model.weights.map((w) => w.read())) : 0),
+    stateBytes: optimizerSlots(opts.optim) * trainableBytes + (opts.ema ? weightBytes : 0),
   };
 }
 
