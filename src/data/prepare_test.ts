@@ -505,6 +505,36 @@ Deno.test("prepare: --datasets keeps those tiles and counts them per dataset; un
     assert.equal(r2.code, 2);
     assert.match(r2.errors.join("\n"), /--datasets: "x" is not a dataset number/);
     assert.equal(await Deno.stat(join(root, "bad", "manifest.json")).catch(() => null), null);
+    // A dataset tile_meta.csv has but polygons.jsonl does not annotate (Kaggle's dataset 3).
+    await Deno.writeTextFile(join(root, "data", "tile_meta.csv"), "00000000ffff,3,3,0,0\n", {
+      append: true,
+    });
+    const r3 = await quietMain([
+      ...["--data", join(root, "data"), "--out", join(root, "bad"), "--datasets", "3"],
+    ]);
+    assert.equal(r3.code, 2);
+    assert.deepEqual(r3.errors, [
+      "error: --datasets 3: no annotated tile there (polygons.jsonl annotates datasets 1, 2; " +
+      "Kaggle's dataset 3 is unannotated)",
+    ]);
+    for (
+      const [args, message] of [
+        [["--split", "fold", "--folds", "3", "--fold", "3"], /--fold must be from 0 to 2/],
+        [["--fold", "1"], /--folds and --fold need --split fold/],
+      ] as const
+    ) {
+      const r4 = await quietMain([
+        "--data",
+        join(root, "data"),
+        "--out",
+        join(root, "bad"),
+        ...args,
+      ]);
+      assert.equal(r4.code, 2);
+      assert.equal(r4.errors.length, 1);
+      assert.match(r4.errors[0], message);
+    }
+    assert.equal(await Deno.stat(join(root, "bad", "manifest.json")).catch(() => null), null);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -94,3 +94,29 @@ Deno.test("config: bad flags are usage errors naming the flag", () => {
     quiet: false,
   });
 });
+
+Deno.test("config: --micro-batch auto|N and --memory-budget; both may accompany --resume", () => {
+  const base = ["--prepared", "p", "--out", "r"];
+  const fresh = (extra: string[]) => {
+    const r = parseTrainArgs([...base, ...extra]);
+    assert.equal(r.kind, "fresh");
+    return (r as { config: TrainConfig }).config;
+  };
+  assert.equal(fresh([]).microBatch, "auto");
+  assert.equal(fresh([]).memoryBudgetMiB, 0);
+  assert.equal(fresh(["--micro-batch", "4"]).microBatch, 4);
+  assert.equal(fresh(["--memory-budget", "512"]).memoryBudgetMiB, 512);
+  for (const bad of ["0", "x", "2.5", "-1"]) {
+    assert.throws(
+      () => parseTrainArgs([...base, "--micro-batch", bad]),
+      (e) => e instanceof UsageError && e.message.includes(`--micro-batch: "${bad}"`),
+      bad,
+    );
+  }
+  const r = parseTrainArgs(["--resume", "r", "--micro-batch", "2", "--memory-budget", "100"]);
+  assert.equal(r.kind, "resume");
+  assert.deepEqual((r as { overrides: unknown }).overrides, {
+    microBatch: 2,
+    memoryBudgetMiB: 100,
+  });
+});
