@@ -5,7 +5,8 @@
  * ```
  * deno task predict --model RUN[/checkpoints/NAME] --input FILES|DIR [--input …] --out DIR
  *                   [--threshold X] [--tta none|flips] [--submission FILE] [--min-area 0]
- *                   [--dilate 0] [--backend auto|webgpu|wasm|cpu] [--batch-size 4] [--quiet]
+ *                   [--dilate 0] [--geojson] [--polygons FILE] [--simplify 0.5]
+ *                   [--backend auto|webgpu|wasm|cpu] [--batch-size 4] [--quiet]
  * ```
  *
  * The model's training scale, normalisation and threshold come from the checkpoint (see
@@ -18,6 +19,7 @@ import * as cli from "../src/cli.ts";
 import { flag, QUIET, type TaskOptions } from "../src/cli.ts";
 import { predictFiles, type PredictFilesResult } from "../src/predict/run.ts";
 import { BACKEND_FLAG } from "../src/runtime/backends.ts";
+import { DEFAULT_SIMPLIFY_PX } from "../src/predict/vectors.ts";
 
 /** Options for tests and the demo. */
 export type PredictMainOptions = TaskOptions<PredictFilesResult>;
@@ -60,7 +62,7 @@ export const PREDICT = cli.defineTask({
       default: 0,
       min: 0,
       integer: true,
-      help: "submission: drop instances under N pixels, before dilation",
+      help: "submission, GeoJSON, polygons: drop instances under N pixels (before dilation)",
     }),
     dilate: flag.number({
       default: 0,
@@ -68,6 +70,22 @@ export const PREDICT = cli.defineTask({
       max: 64,
       integer: true,
       help: "submission: dilate each instance by N pixels, square element",
+    }),
+    geojson: flag.boolean({
+      help: "also write geojson/{id}.geojson: the vessels as polygons for QuPath (pixel corners " +
+        "at integers)",
+    }),
+    polygons: flag.string({
+      arg: "FILE",
+      help: "also write the vessels in the competition's polygons.jsonl schema (prepare reads " +
+        "it as labels)",
+    }),
+    simplify: flag.number({
+      default: DEFAULT_SIMPLIFY_PX,
+      min: 0,
+      max: 10,
+      arg: "PX",
+      help: "GeoJSON, polygons: Douglas–Peucker tolerance of the outlines; 0 keeps every corner",
     }),
     backend: BACKEND_FLAG,
     "batch-size": flag.number({
@@ -89,9 +107,10 @@ export const main: (args: string[], opts?: PredictMainOptions) => Promise<number
       keepBackend: opts.keepBackend,
       log: opts.log,
     });
-    const submission = r.submission === undefined
-      ? ""
-      : `; ${r.instances} instance(s) in ${r.submission}`;
+    const submission =
+      (r.submission === undefined ? "" : `; ${r.instances} instance(s) in ${r.submission}`) +
+      (f.geojson ? `; ${r.out}/geojson` : "") +
+      (r.polygonsFile === undefined ? "" : `; ${r.polygons} polygon(s) in ${r.polygonsFile}`);
     cli.deliver(
       opts,
       r,

@@ -5,7 +5,10 @@
  * files):
  * - `masks/{id}.png` — 8-bit grey, 255 where the probability is above the threshold, else 0;
  * - `prob/{id}.png` — 8-bit grey, `round(255 · probability)`;
- * - with `submission`: the competition CSV (`./submission.ts`), written once all tiles are done.
+ * - with `submission`: the competition CSV (`./submission.ts`), written once all tiles are done;
+ * - with `geojson`: `geojson/{id}.geojson`, the vessels as polygons for QuPath (`./vectors.ts`);
+ * - with `polygons`: the vessels in the competition's `polygons.jsonl` schema (`./vectors.ts`),
+ *   which `deno task prepare` reads as labels.
  *
  * `{id}` is the file name without its extension (`train/0006ff2aa7cd.tif` → `0006ff2aa7cd`).
  *
@@ -35,6 +38,7 @@ import {
 import { extractInstances } from "./instances.ts";
 import { predictProbabilitiesAsync } from "./predict.ts";
 import { SUBMISSION_HEADER, submissionLine } from "./submission.ts";
+import { DEFAULT_SIMPLIFY_PX, polygonsJsonLine, tileGeoJson, vesselPolygons } from "./vectors.ts";
 
 /** File extensions taken from an input folder (case-insensitive). */
 export const IMAGE_EXTENSIONS = [".tif", ".tiff", ".png"] as const;
@@ -58,6 +62,12 @@ export interface PredictFilesOptions {
   dilate?: number;
   /** Path of the submission CSV to write; none when absent. */
   submission?: string;
+  /** Also write `geojson/{id}.geojson`. Default false. */
+  geojson?: boolean;
+  /** Path of a `polygons.jsonl` to write; none when absent. */
+  polygons?: string;
+  /** Outline simplification tolerance of the GeoJSON and polygons, pixels. Default 0.5. */
+  simplify?: number;
   /** Default "auto". */
   backend?: BackendChoice;
   /** Keep the active tfjs backend (tests). Default false. */
@@ -75,6 +85,8 @@ export interface PredictFilesResult {
   tiles: number;
   /** Instances written to the submission (0 without one). */
   instances: number;
+  /** Polygons written to the GeoJSON files and/or `polygons.jsonl` (0 without either). */
+  polygons: number;
   /** The checkpoint used, or the ensemble's, comma-separated. */
   checkpoint: string;
   /** The threshold used (the run's, or the one given). */
@@ -82,6 +94,8 @@ export interface PredictFilesResult {
   backend: string;
   out: string;
   submission?: string;
+  /** The `polygons.jsonl` written, when asked for. */
+  polygonsFile?: string;
 }
 
 /**
@@ -150,15 +164,17 @@ export async function resolveInputs(
  */
 export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFilesResult> {
   const say = opts.log ?? (opts.quiet ? () => {} : (line: string) => console.error(line));
-  if (opts.submission !== undefined) {
-    const info = await Deno.stat(opts.submission).catch(() => undefined);
+  const files = { submission: opts.submission, polygons: opts.polygons };
+  for (const [flag, path] of Object.entries(files)) {
+    if (path === undefined) continue;
+    const info = await Deno.stat(path).catch(() => undefined);
     if (info?.isDirectory) {
-      throw new UsageError(`--submission ${opts.submission} is a folder, expected a file path`);
+      throw new UsageError(`--${flag} ${path} is a folder, expected a file path`);
     }
   }
   const inputs = await resolveInputs(opts.inputs);
-  if (opts.submission !== undefined) {
-    await checkNotOverInputs(dirname(opts.submission), opts.inputs, "--submission");
+  for (const [flag, path] of Object.entries(files)) {
+    if (path !== undefined) await checkNotOverInputs(dirname(path), opts.inputs, `--${flag}`);
   }
   // Every input file and the output folder are checked before a backend is chosen.
   const described = await describeEnsemble(opts.model);
@@ -197,13 +213,16 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
       })`,
   );
   const lines: string[] = [SUBMISSION_HEADER];
-  let instances = 0;
+  const polygonLines: string[] = [];
+  let instances = 0, polygons = 0;
+  const vectors = opts.geojson === true || opts.polygons !== undefined;
   // Outputs go to a staging folder inside --out and are moved into place only once every tile
   // has been read and predicted: a bad tile among good ones leaves no new file behind.
   const stage = join(opts.out, `.predict-${Deno.pid}`);
   try {
     await Deno.mkdir(join(stage, "masks"), { recursive: true });
     await Deno.mkdir(join(stage, "prob"), { recursive: true });
+    if (opts.geojson) await Deno.mkdir(join(stage, "geojson"), { recursive: true });
     const progress = new Progress("predict", inputs.length, { unit: "tiles", quiet: opts.quiet });
     for (const { id, path } of inputs) {
       const image = await readImage(path);
@@ -225,18 +244,39 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
         instances += found.length;
         lines.push(submissionLine(id, width, height, found));
       }
+      if (vectors) {
+        const vessels = vesselPolygons(prob, width, height, {
+          threshold,
+          minArea: opts.minArea ?? 0,
+          simplifyPx: opts.simplify ?? DEFAULT_SIMPLIFY_PX,
+        });
+        polygons += vessels.length;
+        if (opts.geojson) {
+          await writeTextFileAtomic(
+            join(stage, "geojson", `${id}.geojson`),
+            JSON.stringify(tileGeoJson(vessels)) + "\n",
+          );
+        }
+        if (opts.polygons !== undefined) polygonLines.push(polygonsJsonLine(id, vessels));
+      }
       progress.tick();
     }
     progress.done();
-    for (const sub of ["masks", "prob"]) {
+    const moves: [string, string][] = [["masks", ".png"], ["prob", ".png"]];
+    if (opts.geojson) moves.push(["geojson", ".geojson"]);
+    for (const [sub, ext] of moves) {
       await Deno.mkdir(join(opts.out, sub), { recursive: true });
       for (const { id } of inputs) {
-        await Deno.rename(join(stage, sub, `${id}.png`), join(opts.out, sub, `${id}.png`));
+        await Deno.rename(join(stage, sub, `${id}${ext}`), join(opts.out, sub, `${id}${ext}`));
       }
     }
     if (opts.submission !== undefined) {
       await Deno.mkdir(dirname(opts.submission), { recursive: true });
       await writeTextFileAtomic(opts.submission, lines.join("\n") + "\n");
+    }
+    if (opts.polygons !== undefined) {
+      await Deno.mkdir(dirname(opts.polygons), { recursive: true });
+      await writeTextFileAtomic(opts.polygons, polygonLines.map((l) => l + "\n").join(""));
     }
     await claim.release();
   } catch (e) {
@@ -249,11 +289,13 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
   return {
     tiles: inputs.length,
     instances,
+    polygons,
     checkpoint: members.map((m) => m.dir).join(","),
     threshold,
     backend,
     out: opts.out,
     ...(opts.submission === undefined ? {} : { submission: opts.submission }),
+    ...(opts.polygons === undefined ? {} : { polygonsFile: opts.polygons }),
   };
 }
 
