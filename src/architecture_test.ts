@@ -16,6 +16,7 @@ export const LAYERS: Record<string, number> = {
   "src": 0,
   "src/data": 1,
   "src/metrics": 1,
+  "src/interop": 1,
   "src/report": 2,
   "src/runtime": 2,
   "src/runtime/kernels": 2,

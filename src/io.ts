@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { dirname, join, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { InputError, ResourceError, UsageError } from "./errors.ts";
 
 let counter = 0;
@@ -202,6 +202,38 @@ export async function checkNotOverInputs(
     if (isWithin(inFolder, out)) {
       throw new UsageError(
         `${flag} ${dir} would write over the input ${input}; choose a folder outside the inputs`,
+      );
+    }
+  }
+}
+
+/**
+ * Refuses an output file `file` that is one of `inputs` or lies inside an input folder (writing
+ * it would change an input). Unlike {@linkcode checkNotOverInputs}, a file beside the inputs, or
+ * in a folder that holds them, is fine: it replaces nothing of theirs.
+ *
+ * @throws {UsageError} naming the flag and the input
+ *
+ * @example
+ * ```ts
+ * import { checkFileNotInInputs } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await checkFileNotInInputs(`${dir}/model.onnx`, [`${dir}/run`], "--out"); // beside: fine
+ * const e = await checkFileNotInInputs(`${dir}/model.onnx`, [dir], "--out").catch((e) => e);
+ * console.assert(e instanceof Error);
+ * ```
+ */
+export async function checkFileNotInInputs(
+  file: string,
+  inputs: readonly string[],
+  flag: string,
+): Promise<void> {
+  const out = join(await realOrAbsolute(dirname(file)), basename(file));
+  for (const input of inputs) {
+    const inPath = await realOrAbsolute(input);
+    if (out === inPath || isWithin(out, inPath)) {
+      throw new UsageError(
+        `${flag} ${file} would write into the input ${input}; choose another path`,
       );
     }
   }

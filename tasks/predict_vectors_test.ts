@@ -51,7 +51,10 @@ async function maskOf(out: string, id: string): Promise<Uint8Array> {
 
 interface Fc {
   type: string;
-  features: { geometry: { type: string; coordinates: number[][][] }; properties: Record<string, unknown> }[];
+  features: {
+    geometry: { type: string; coordinates: number[][][] };
+    properties: Record<string, unknown>;
+  }[];
 }
 
 /** The GeoJSON's polygons in prepare's pixel-centre convention (½ px up and left), rasterised. */

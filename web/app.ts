@@ -166,6 +166,9 @@ async function start(): Promise<void> {
   const model = await tf.loadLayersModel("/model/model.json");
   $("model").textContent = `${meta.checkpoint} (epoch ${meta.epoch}, tiles ${meta.tileSizePx} px` +
     `${meta.scale === 1 ? "" : ` at scale ${meta.scale}`})`;
+  const trained = $("trained");
+  trained.textContent = meta.trainedOn;
+  trained.classList.toggle("warn", meta.synthetic === true);
   say("drop a tile image (PNG) here, or pick one");
 
   let busy = Promise.resolve();

@@ -83,12 +83,15 @@ type Context = Awaited<ReturnType<typeof chromium.launchPersistentContext>>;
  * Opens the page at `url + query`, gives it the fixture tile (through the file picker or a drop)
  * and returns the page's result.
  */
+/** The page's result and its "trained on" line. */
+type PageRun = PageResult & { trained: string; warn: boolean };
+
 async function runPage(
   context: Context,
   url: string,
   query: string,
   how: "pick" | "drop",
-): Promise<PageResult> {
+): Promise<PageRun> {
   const page = await context.newPage();
   try {
     page.setDefaultTimeout(30_000);
@@ -128,13 +131,19 @@ async function runPage(
     });
     const got = await page.evaluate(() => {
       const g = globalThis as unknown as PageGlobals;
-      return { r: g.__result, e: g.__error };
+      const trained = document.getElementById("trained");
+      return {
+        r: g.__result,
+        e: g.__error,
+        trained: trained?.textContent ?? "",
+        warn: trained?.classList.contains("warn") ?? false,
+      };
     });
     assert.equal(got.e, undefined, consoleLines.join("\n"));
     const shot = Deno.env.get("VESSEL_SEG_SCREENSHOT");
     if (shot !== undefined && query === "") await page.screenshot({ path: shot, fullPage: true });
     assert.deepEqual(foreign, []);
-    return got.r as PageResult;
+    return { ...(got.r as PageResult), trained: got.trained, warn: got.warn };
   } finally {
     await page.close();
   }
@@ -200,6 +209,10 @@ Deno.test({
             `largest |Δp| ${maxDiff.toExponential(2)}; Dice vs tile truth ${dice.toFixed(3)}; ` +
             `forward ${r.inferenceMs.toFixed(0)} ms`,
         );
+        // the fixture model was trained on synthetic discs, and the page says so
+        assert.match(r.trained, /SYNTHETIC demo data .* does not transfer to real tissue/);
+        assert.match(r.trained, /epoch 12/);
+        assert.ok(r.warn, "the synthetic-data line is marked as a warning");
         if (query === "") assert.ok(["webgpu", "webgl", "cpu"].includes(r.backend), r.backend);
         else assert.equal(r.backend, "cpu");
         assert.ok(maxDiff <= MAX_PROB_DIFF, `largest |Δp| ${maxDiff}`);

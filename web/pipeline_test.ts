@@ -9,6 +9,8 @@ const META: ModelMeta = {
   threshold: 0.5,
   checkpoint: "c",
   epoch: 1,
+  trainedOn: "t",
+  synthetic: null,
 };
 
 Deno.test("countComponents8: hand-made cases", () => {

@@ -30,7 +30,7 @@ import {
   type TileMeta,
 } from "./kaggle.ts";
 import { encodePng } from "./png.ts";
-import type { Manifest, PreparedTile, Split } from "./prepared.ts";
+import { type Manifest, type PreparedTile, type Split, SYNTH_MARKER } from "./prepared.ts";
 import { ShardWriter } from "./prepared_io.ts";
 import { rasterizePolygons, type Ring } from "./rasterize.ts";
 import { downscaleArea, downscaleMask } from "./resize.ts";
@@ -761,6 +761,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const sortedHashes: Record<string, string> = {};
   for (const k of Object.keys(inputHashes).sort()) sortedHashes[k] = inputHashes[k];
   const tilePx = tileSizePx * tileSizePx;
+  const synthetic = await exists(join(opts.data, SYNTH_MARKER));
   const manifest: Manifest = {
     format: "vessel-seg-prepared",
     formatVersion: 1,
@@ -806,6 +807,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     skipped,
     nonStandardTiles,
     inputHashes: sortedHashes,
+    source: { data: opts.data, synthetic },
   };
   await writeJsonAtomic(join(out, "manifest.json"), manifest);
   const summary = formatSummary(manifest, perSplit, tilePx, collected.perDataset);

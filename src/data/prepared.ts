@@ -46,6 +46,17 @@ export interface ChannelStats {
   tiles: number;
 }
 
+/** The file in a synthetic dataset's folder (`deno task synth`) that marks it as synthetic. */
+export const SYNTH_MARKER = "synth.json";
+
+/** Where a prepared set's tiles came from. */
+export interface DataSource {
+  /** The Kaggle-layout folder given to `prepare --data`. */
+  data: string;
+  /** True when that folder was written by `deno task synth` (it holds {@linkcode SYNTH_MARKER}). */
+  synthetic: boolean;
+}
+
 /** `manifest.json` of a prepared directory. */
 export interface Manifest {
   format: "vessel-seg-prepared";
@@ -94,6 +105,8 @@ export interface Manifest {
   nonStandardTiles?: { id: string; width: number; height: number }[];
   /** sha256 of every input file read (relative path → hex). */
   inputHashes: Record<string, string>;
+  /** Absent in sets prepared before it was recorded. */
+  source?: DataSource;
 }
 
 /** A prepared tile read back from the shards. */

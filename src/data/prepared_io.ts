@@ -205,6 +205,15 @@ export async function readManifest(dir: string): Promise<Manifest> {
       throw bad(`tiles[${k}].split`, '"train" or "val"', t.split);
     }
   }
+  const src = m.source as unknown;
+  if (
+    src !== undefined &&
+    (src === null || typeof src !== "object" ||
+      typeof (src as { data: unknown }).data !== "string" ||
+      typeof (src as { synthetic: unknown }).synthetic !== "boolean")
+  ) {
+    throw bad("source", '{"data": string, "synthetic": boolean}', src);
+  }
   return m;
 }
 

@@ -18,6 +18,7 @@
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { Rng } from "../rng.ts";
+import { SYNTH_MARKER } from "./prepared.ts";
 import { encodeTiff } from "./tiff_write.ts";
 import {
   makeStain,
@@ -273,6 +274,15 @@ export async function writeSynthDataset(
       enc.encode(
         ["source_wsi,age,sex,race,height,weight,bmi", ...wsis.map((w) => wsiRow(opts.seed, w))]
           .join("\n") + "\n",
+      ),
+    );
+    // Not a Kaggle file: it marks the folder as synthetic, so that `prepare` records it and a
+    // model trained here says so wherever it is used (it does not transfer to real tissue).
+    await Deno.writeFile(
+      join(tmp, SYNTH_MARKER),
+      enc.encode(
+        JSON.stringify({ generator: "vessel-seg synth", seed: opts.seed, tiles: opts.tiles }) +
+          "\n",
       ),
     );
     if (existing) await Deno.remove(outDir, { recursive: true });

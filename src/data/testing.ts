@@ -88,6 +88,7 @@ export async function writeTinyPrepared(dir: string, opts: TinyPreparedOptions):
     summary: {},
     skipped: [],
     inputHashes: {},
+    source: { data: "writeTinyPrepared (src/data/testing.ts): synthetic discs", synthetic: true },
   };
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeFile(join(dir, "images.u8"), images);

@@ -26,6 +26,7 @@ import { basename, join } from "node:path";
 import { InputError } from "../errors.ts";
 import { exists, readInputFile, readJson, writeFileAtomic, writeJsonAtomic } from "../io.ts";
 import { normalizationFor } from "../data/input.ts";
+import type { Manifest } from "../data/prepared.ts";
 import { readManifest } from "../data/prepared_io.ts";
 import { isThreshold } from "../metrics/binarize.ts";
 import { configProblem, LATER_FIELDS, type TrainConfig } from "./run_config.ts";
@@ -73,6 +74,33 @@ export interface InferenceMeta {
   threshold: number;
 }
 
+/** What a model was trained on, saved with every checkpoint (absent in older ones). */
+export interface Provenance {
+  /** The prepared set (`config.prepared`). */
+  prepared: string;
+  /** The Kaggle-layout folder it was prepared from; null when the set predates the record. */
+  data: string | null;
+  /** Made by `deno task synth` (a model trained there does not transfer to real tissue); null:
+   * not recorded. */
+  synthetic: boolean | null;
+  trainTiles: number;
+  valTiles: number;
+  /** How the set was split: `random`, `wsi`, or `fold K/N`. */
+  split: string;
+  /** Kaggle datasets kept (`prepare --datasets`); absent: all. */
+  datasets?: number[];
+}
+
+/** The validation scores of the weights a checkpoint holds (when a validation ran on them). */
+export interface CheckpointValidation {
+  epoch: number;
+  /** Micro DSC and IoU at the run's threshold, per-image DSC, over `tiles` validation tiles. */
+  dsc: number;
+  iou: number;
+  perImageDsc: number;
+  tiles: number;
+}
+
 /** `state.json` of a checkpoint. */
 export interface CheckpointFile {
   format: "vessel-seg-checkpoint";
@@ -87,6 +115,10 @@ export interface CheckpointFile {
   };
   /** Absent in checkpoints written before it was added (then read from the manifest). */
   inference?: InferenceMeta;
+  /** Absent in checkpoints written before it was added (then read from the manifest, if there). */
+  provenance?: Provenance;
+  /** Absent when no validation ran on these exact weights (or in older checkpoints). */
+  validation?: CheckpointValidation;
 }
 
 /** `RUN/checkpoints/latest.json`: which checkpoint to resume from. */
@@ -330,7 +362,8 @@ export async function readCheckpointFile(dir: string): Promise<CheckpointFile> {
     (configProblem(file.config) === undefined
       ? undefined
       : `config: ${configProblem(file.config)}`) ??
-    (file.inference === undefined ? undefined : inferenceProblem(file.inference));
+    (file.inference === undefined ? undefined : inferenceProblem(file.inference)) ??
+    provenanceProblem(file);
   if (problem !== undefined) throw new InputError(path, undefined, problem);
   const o = file.optimizer;
   if (o === null || typeof o !== "object" || typeof o.slots !== "object" || o.slots === null) {
@@ -344,6 +377,31 @@ export async function readCheckpointFile(dir: string): Promise<CheckpointFile> {
     }
   }
   return file;
+}
+
+/** What is wrong with the optional `provenance` and `validation` fields, if anything. */
+function provenanceProblem(file: CheckpointFile): string | undefined {
+  const p = file.provenance as unknown as Record<string, unknown> | undefined;
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  if (
+    p !== undefined &&
+    (p === null || typeof p !== "object" || typeof p.prepared !== "string" ||
+      (p.data !== null && typeof p.data !== "string") ||
+      (p.synthetic !== null && typeof p.synthetic !== "boolean") || !count(p.trainTiles) ||
+      !count(p.valTiles) || typeof p.split !== "string")
+  ) {
+    return "field provenance: expected {prepared, data, synthetic, trainTiles, valTiles, split}";
+  }
+  const v = file.validation as unknown as Record<string, unknown> | undefined;
+  const score = (x: unknown) => typeof x === "number" && x >= 0 && x <= 1;
+  if (
+    v !== undefined &&
+    (v === null || typeof v !== "object" || !count(v.epoch) || !score(v.dsc) || !score(v.iou) ||
+      !score(v.perImageDsc) || !count(v.tiles))
+  ) {
+    return "field validation: expected {epoch, dsc, iou, perImageDsc, tiles} with scores in 0..1";
+  }
+  return undefined;
 }
 
 /** Reads a checkpoint's `optimizer.bin` in the slot layout `file` lists. */
@@ -429,6 +487,8 @@ export async function saveCheckpoint(
     state: TrainState;
     config: TrainConfig;
     inference: InferenceMeta;
+    provenance?: Provenance;
+    validation?: CheckpointValidation;
     /** Further files of the checkpoint (the raw weights beside an averaged model). */
     extraFiles?: Record<string, Uint8Array>;
   },
@@ -456,6 +516,8 @@ export async function saveCheckpoint(
       config: parts.config,
       optimizer: { name: parts.optimizer.name, step: parts.optimizer.step, slots: shapes },
       inference: parts.inference,
+      ...(parts.provenance ? { provenance: parts.provenance } : {}),
+      ...(parts.validation ? { validation: parts.validation } : {}),
     };
     await writeJsonAtomic(join(tmp, "state.json"), file);
     await replaceDir(tmp, final);
@@ -638,6 +700,9 @@ export interface ArtifactInfo {
   /** The checked `model.json`. */
   modelJson: tf.io.ModelJSON;
   file: CheckpointFile;
+  /** What it was trained on, when known. */
+  provenance?: Provenance;
+  validation?: CheckpointValidation;
 }
 
 /**
@@ -658,6 +723,13 @@ export async function describeArtifact(
   const file = await readCheckpointFile(dir);
   const { json, files } = await readModelJson(dir);
   const inference = await inferenceMeta(dir, file, opts.prepared);
+  let provenance = file.provenance;
+  if (provenance === undefined && (await exists(join(file.config.prepared, "manifest.json")))) {
+    // an older checkpoint: its prepared set, if still there, says what it was
+    provenance = await readManifest(file.config.prepared)
+      .then((m) => provenanceOf(file.config.prepared, m))
+      .catch(() => undefined);
+  }
   return {
     dir,
     name: basename(dir),
@@ -667,7 +739,66 @@ export async function describeArtifact(
     weightFiles: files,
     modelJson: json,
     file,
+    ...(provenance ? { provenance } : {}),
+    ...(file.validation ? { validation: file.validation } : {}),
   };
+}
+
+/** The {@linkcode Provenance} of a run on the set prepared in `prepared`. */
+export function provenanceOf(prepared: string, m: Manifest): Provenance {
+  const split = m.split.method === "fold"
+    ? `fold ${m.split.fold}/${m.split.folds}`
+    : m.split.method;
+  return {
+    prepared,
+    data: m.source?.data ?? null,
+    synthetic: m.source?.synthetic ?? null,
+    trainTiles: m.tiles.filter((t) => t.split === "train").length,
+    valTiles: m.tiles.filter((t) => t.split === "val").length,
+    split,
+    ...(m.datasets ? { datasets: m.datasets } : {}),
+  };
+}
+
+/**
+ * One line on what a model was trained on and how it validated, for people: predict's log, the
+ * browser page, export's metadata.
+ *
+ * @example
+ * ```ts
+ * import { describeProvenance } from "./artifact.ts";
+ * const line = describeProvenance({
+ *   epoch: 8,
+ *   provenance: { prepared: "p", data: "d", synthetic: true, trainTiles: 9, valTiles: 3, split: "wsi" },
+ * });
+ * console.assert(line.includes("synthetic") && line.includes("epoch 8"));
+ * ```
+ */
+export function describeProvenance(
+  info: Pick<ArtifactInfo, "epoch" | "provenance" | "validation">,
+): string {
+  const p = info.provenance;
+  let what: string;
+  if (p === undefined) what = "trained on data not recorded in the checkpoint";
+  else {
+    const from = p.data === null
+      ? `prepared set ${p.prepared}`
+      : `${p.data} (prepared ${p.prepared})`;
+    const kind = p.synthetic === true
+      ? "SYNTHETIC demo data (deno task synth), so it does not transfer to real tissue: "
+      : p.synthetic === false
+      ? ""
+      : "data of unrecorded origin: ";
+    what = `trained on ${kind}${from}, ${p.trainTiles} train / ${p.valTiles} val tiles, ` +
+      `${p.split} split${p.datasets ? `, datasets ${p.datasets.join(",")}` : ""}`;
+  }
+  const v = info.validation;
+  const scores = v === undefined
+    ? "no validation on these weights"
+    : `validation DSC ${v.dsc.toFixed(3)} (IoU ${v.iou.toFixed(3)}, per-image DSC ${
+      v.perImageDsc.toFixed(3)
+    }, ${v.tiles} tiles)`;
+  return `${what}; epoch ${info.epoch}, ${scores}`;
 }
 
 /** {@linkcode ArtifactInfo} with the model built and its weights loaded. */

@@ -8,7 +8,9 @@
  * - with `submission`: the competition CSV (`./submission.ts`), written once all tiles are done;
  * - with `geojson`: `geojson/{id}.geojson`, the vessels as polygons for QuPath (`./vectors.ts`);
  * - with `polygons`: the vessels in the competition's `polygons.jsonl` schema (`./vectors.ts`),
- *   which `deno task prepare` reads as labels.
+ *   which `deno task prepare` reads as labels;
+ * - `provenance.json`: the model(s), their epoch, what they were trained on (synthetic demo data
+ *   or not, the prepared set, its split) and their validation scores, the threshold and TTA.
  *
  * `{id}` is the file name without its extension (`train/0006ff2aa7cd.tif` → `0006ff2aa7cd`).
  *
@@ -24,6 +26,7 @@ import {
   claimOutput,
   outputFault,
   writeFileAtomic,
+  writeJsonAtomic,
   writeTextFileAtomic,
 } from "../io.ts";
 import { Progress } from "../progress.ts";
@@ -32,6 +35,7 @@ import { binarize } from "../metrics/binarize.ts";
 import {
   type ArtifactInfo,
   describeArtifact,
+  describeProvenance,
   loadCheckpointModel,
   type LoadedArtifact,
 } from "../model/artifact.ts";
@@ -39,6 +43,9 @@ import { extractInstances } from "./instances.ts";
 import { predictProbabilitiesAsync } from "./predict.ts";
 import { SUBMISSION_HEADER, submissionLine } from "./submission.ts";
 import { DEFAULT_SIMPLIFY_PX, polygonsJsonLine, tileGeoJson, vesselPolygons } from "./vectors.ts";
+
+/** The file in `--out` saying which model(s) made the outputs and what they were trained on. */
+export const PROVENANCE_FILE = "provenance.json";
 
 /** File extensions taken from an input folder (case-insensitive). */
 export const IMAGE_EXTENSIONS = [".tif", ".tiff", ".png"] as const;
@@ -203,6 +210,7 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
           m.inference.normalize === null ? "none" : "dataset"
         }, tta ${opts.tta ?? "none"})`,
     );
+    say(`  ${describeProvenance(m)}`);
   }
   say(
     (members.length > 1 ? `ensemble of ${members.length}: mean probability; ` : "") +
@@ -274,6 +282,19 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
       await Deno.mkdir(dirname(opts.submission), { recursive: true });
       await writeTextFileAtomic(opts.submission, lines.join("\n") + "\n");
     }
+    await writeJsonAtomic(join(opts.out, PROVENANCE_FILE), {
+      tool: "vessel-seg predict",
+      tiles: inputs.length,
+      threshold,
+      tta: opts.tta ?? "none",
+      models: members.map((m) => ({
+        checkpoint: m.dir,
+        epoch: m.epoch,
+        summary: describeProvenance(m),
+        provenance: m.provenance ?? null,
+        validation: m.validation ?? null,
+      })),
+    });
     if (opts.polygons !== undefined) {
       await Deno.mkdir(dirname(opts.polygons), { recursive: true });
       await writeTextFileAtomic(opts.polygons, polygonLines.map((l) => l + "\n").join(""));

@@ -21,4 +21,9 @@ export interface ModelMeta {
   checkpoint: string;
   /** Epochs the checkpoint was trained for. */
   epoch: number;
+  /** What the model was trained on and how it validated, in one line. */
+  trainedOn: string;
+  /** Trained on synthetic demo data (the page warns: it does not transfer to real tiles);
+   * null when the checkpoint does not say. */
+  synthetic: boolean | null;
 }

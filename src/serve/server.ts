@@ -22,7 +22,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError, ResourceError } from "../errors.ts";
 import { exists } from "../io.ts";
-import { describeArtifact } from "../model/artifact.ts";
+import { describeArtifact, describeProvenance } from "../model/artifact.ts";
 import type { ModelMeta } from "./model_meta.ts";
 
 export type { ModelMeta };
@@ -72,6 +72,8 @@ export async function resolveModel(
     threshold: opts.threshold ?? inference.threshold,
     checkpoint: a.dir,
     epoch: a.epoch,
+    trainedOn: describeProvenance(a),
+    synthetic: a.provenance?.synthetic ?? null,
   };
   return { dir: a.dir, meta, files: ["model.json", ...a.weightFiles] };
 }

@@ -124,8 +124,9 @@ const TRAIN_TABLE = {
   "init-from": sets(
     "initFrom",
     flag.string({
-      arg: "RUN|CHECKPOINT",
-      help: "start from these weights (fresh optimizer, this config); the architecture must match",
+      arg: "RUN|CHECKPOINT|FILE.pth",
+      help: "start from these weights (fresh optimizer, this config); the architecture must " +
+        "match; a .pth/.pt file: a PyTorch state_dict in milesial/Pytorch-UNet's names",
     }),
   ),
   "freeze-encoder": sets(

@@ -37,12 +37,15 @@ import {
   epochCheckpointName,
   type InferenceMeta,
   latestCheckpoint,
+  type Provenance,
+  provenanceOf,
   readCheckpoint,
   restoreWeights,
   saveCheckpoint,
   type TrainState,
 } from "../model/artifact.ts";
 import { validate, type Validation } from "../model/score.ts";
+import { decodePth, loadStateDict } from "../model/torch_state.ts";
 import { checkSameFlags, formatConfig, type ResumeOverrides, type TrainConfig } from "./config.ts";
 import { type Batch, type Normalization, normalizationFor } from "../data/input.ts";
 import { batches, epochOrder } from "./data.ts";
@@ -278,8 +281,12 @@ interface Session {
   interrupted: boolean;
   checkpoint?: string;
   lastVal?: Validation;
+  /** The epoch `lastVal` was computed after. */
+  lastValEpoch?: number;
   lastLoss?: number;
   sessionBatches: number;
+  /** What the run trains on, saved with every checkpoint. */
+  provenance: Provenance;
   /** The weights' moving average (`--ema`), when on. */
   ema?: WeightAverage;
   /** Step timing of this session: the first step (compilation, warm-up) is not timed. */
@@ -339,10 +346,17 @@ async function openSession(
     const model = buildUNet(config.model);
     closers.push(() => model.dispose());
     if (from === undefined && config.initFrom !== null) {
-      const init = await describeArtifact(config.initFrom);
-      checkSameArchitecture(model, init);
-      await restoreWeights(model, init.dir);
-      say(`train: weights from ${init.dir} (epoch ${init.epoch}); optimizer and config fresh`);
+      if (await isPthFile(config.initFrom)) {
+        const path = config.initFrom;
+        const dict = decodePth(await readInputFile(path, "a PyTorch checkpoint"), path);
+        loadStateDict(model, config.model, dict, path);
+        say(`train: weights from ${path} (PyTorch state_dict, milesial's names); optimizer fresh`);
+      } else {
+        const init = await describeArtifact(config.initFrom);
+        checkSameArchitecture(model, init);
+        await restoreWeights(model, init.dir);
+        say(`train: weights from ${init.dir} (epoch ${init.epoch}); optimizer and config fresh`);
+      }
     }
     const vars = model.trainableWeights
       .filter((w) => !config.freezeEncoder || !isEncoderWeight(w.name))
@@ -399,6 +413,7 @@ async function openSession(
       },
       trainTiles,
       valTiles: ds.tiles("val"),
+      provenance: provenanceOf(config.prepared, ds.manifest),
       state,
       timeS,
       record: async (rec) => {
@@ -606,6 +621,13 @@ function rawWeightBytes(model: tf.LayersModel): Uint8Array {
   return new Uint8Array(flat.buffer);
 }
 
+/** `--init-from` names a PyTorch checkpoint: a file ending in `.pth` or `.pt`. */
+async function isPthFile(path: string): Promise<boolean> {
+  if (!/\.pth?$/i.test(path)) return false;
+  const info = await Deno.stat(path).catch(() => undefined);
+  return info?.isFile ?? true; // a missing .pth is reported by the reader, naming it
+}
+
 /** Loads `dir/raw_weights.bin` into the model (the weights an averaged run trains on). */
 async function loadRawWeights(model: tf.LayersModel, dir: string): Promise<void> {
   const path = join(dir, RAW_WEIGHTS);
@@ -655,6 +677,19 @@ class BrokenWeights extends Error {}
 async function saveAs(s: Session, name: string): Promise<string> {
   const bad = await nonFiniteWeights(s.model);
   if (bad > 0) throw new BrokenWeights(`${bad} weights are NaN or infinite`);
+  // the scores of these very weights: a validation after the last complete epoch
+  const v = s.lastVal;
+  const validation = v !== undefined && s.lastValEpoch === s.state.epoch &&
+      s.state.batchInEpoch === 0 &&
+      [v.micro.dsc, v.micro.iou, v.perImage.dsc].every(Number.isFinite)
+    ? {
+      epoch: s.state.epoch,
+      dsc: v.micro.dsc,
+      iou: v.micro.iou,
+      perImageDsc: v.perImage.dsc,
+      tiles: v.tiles,
+    }
+    : undefined;
   const save = async (extraFiles?: Record<string, Uint8Array>) =>
     await saveCheckpoint(s.config.out, name, {
       model: s.model,
@@ -662,6 +697,8 @@ async function saveAs(s: Session, name: string): Promise<string> {
       state: { ...s.state, elapsedS: s.timeS() },
       config: s.config,
       inference: s.inference,
+      provenance: s.provenance,
+      ...(validation ? { validation } : {}),
       ...(extraFiles ? { extraFiles } : {}),
     }, { pointLatest: name !== "best" });
   // With --ema the model files hold the average (what inference and best/ use), and the raw
@@ -816,6 +853,7 @@ async function endEpoch(
       });
     val = s.ema ? await s.ema.withAveraged(s.model, run) : await run();
     s.lastVal = val;
+    s.lastValEpoch = epoch;
   }
   const improved = val === null ? false : trackBest(s, val, epoch);
   const epochS = +((performance.now() - epochStart) / 1000).toFixed(3);
