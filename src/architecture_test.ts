@@ -27,6 +27,7 @@ export const LAYERS: Record<string, number> = {
   "src/predict": 6,
   "src/experiment": 7,
   "src/serve": 7,
+  "src/mosaic": 7,
   "tasks": 8,
   "web": 8,
   "bench": 8,

@@ -49,7 +49,7 @@ export function rgbaToRgb(rgba: Uint8Array | Uint8ClampedArray): Uint8Array {
  * @example
  * ```ts
  * import { prepareInput } from "./pipeline.ts";
- * const meta = { tileSizePx: 4, scale: 1, depth: 2, threshold: 0.5, checkpoint: "c", epoch: 1 };
+ * const meta = { tileSizePx: 4, scale: 1, depth: 2, threshold: 0.5, checkpoint: "c", epoch: 1, trainedOn: "t", synthetic: null };
  * const inp = prepareInput(new Uint8Array(4 * 4 * 3).fill(255), 4, 4, meta);
  * console.assert(inp.x.length === 48 && inp.x[0] === 1);
  * ```
