@@ -46,7 +46,20 @@ Deno.test("synth task: writes the layout and exits 0", async () => {
     ]);
     assert.equal(code, 0);
     const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
-    assert.deepEqual(names, ["polygons.jsonl", "test", "tile_meta.csv", "train", "wsi_meta.csv"]);
+    assert.deepEqual(names, [
+      "polygons.jsonl",
+      "synth.json",
+      "test",
+      "tile_meta.csv",
+      "train",
+      "wsi_meta.csv",
+    ]);
+    // the marker prepare reads to record that a model trained here saw synthetic tiles
+    assert.deepEqual(JSON.parse(Deno.readTextFileSync(join(out, "synth.json"))), {
+      generator: "vessel-seg synth",
+      seed: 9,
+      tiles: 2,
+    });
     assert.equal([...Deno.readDirSync(join(out, "train"))].length, 2);
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -66,7 +66,7 @@ Deno.test("writeSynthDataset: the same seed gives byte-identical files, another 
     await writeSynthDataset(join(root, "b"), { tiles: 2, seed: 5, testTiles: 1 });
     const files = await listFiles(join(root, "a"));
     assert.deepEqual(files, await listFiles(join(root, "b")));
-    assert.equal(files.length, 6); // 2 train + 1 test + 3 tables
+    assert.equal(files.length, 7); // 2 train + 1 test + 3 tables + synth.json
     for (const f of files) {
       assert.deepEqual(
         await Deno.readFile(join(root, "a", f)),
@@ -90,6 +90,7 @@ Deno.test("writeSynthDataset refuses a non-empty directory unless forced, and re
     await writeSynthDataset(root, { tiles: 1, seed: 1, sizePx: 64, testTiles: 0, force: true });
     assert.deepEqual(await listFiles(root), [
       "polygons.jsonl",
+      "synth.json",
       "tile_meta.csv",
       `train/${planTiles(1, 1)[0].id}.tif`,
       "wsi_meta.csv",

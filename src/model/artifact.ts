@@ -771,7 +771,7 @@ export function provenanceOf(prepared: string, m: Manifest): Provenance {
  *   epoch: 8,
  *   provenance: { prepared: "p", data: "d", synthetic: true, trainTiles: 9, valTiles: 3, split: "wsi" },
  * });
- * console.assert(line.includes("synthetic") && line.includes("epoch 8"));
+ * console.assert(line.includes("SYNTHETIC") && line.includes("epoch 8"));
  * ```
  */
 export function describeProvenance(
