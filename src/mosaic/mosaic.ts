@@ -32,7 +32,7 @@ import { drawText, GLYPH_H, textWidth } from "../report/bitmap_font.ts";
 /** Overlay colours (RGB): labelled, predicted, both; hatching of missing tiles. */
 export const MOSAIC_COLOURS = {
   label: [30, 200, 60],
-  prediction: [230, 30, 200],
+  prediction: [0, 190, 255],
   both: [250, 220, 0],
   gap: [150, 150, 150],
 } as const;
