@@ -34,9 +34,6 @@ export interface ExportResult {
   params: number;
 }
 
-/** Options for tests. */
-export type ExportMainOptions = TaskOptions<ExportResult>;
-
 /** The command line of `deno task export`. */
 export const EXPORT = cli.defineTask({
   synopsis: "deno task export --model RUN --format onnx|pth --out FILE",
@@ -58,46 +55,49 @@ export const EXPORT = cli.defineTask({
 });
 
 /** Entry point; returns the exit code. */
-export const main: (args: string[], opts?: ExportMainOptions) => Promise<number> = cli.taskMain(
-  EXPORT,
-  async (f, opts) => {
-    const say = opts.log ?? (f.quiet ? () => {} : (line: string) => console.error(line));
-    const info = await Deno.stat(f.out).catch(() => undefined);
-    if (info?.isDirectory) throw new UsageError(`--out ${f.out} is a folder, expected a file path`);
-    const a = await describeArtifact(f.model);
-    await checkFileNotInInputs(f.out, [a.dir], "--out");
-    if (!opts.keepBackend) await tf.setBackend("cpu");
-    const format = f.format as "onnx" | "pth";
-    const model = await loadCheckpointModel(a.dir);
-    let bytes: Uint8Array;
-    let params: number;
-    try {
-      params = countParams(model);
-      const cfg = a.config.model;
-      try {
-        bytes = format === "onnx"
-          ? unetOnnx(model, cfg, {
-            ...a.inference,
-            provenance: { summary: describeProvenance(a), ...(a.provenance ?? {}) },
-          })
-          : encodePth(unetStateDict(model, cfg, a.file.state.step));
-      } catch (e) {
-        if (e instanceof RangeError) throw new UsageError(`--format ${format}: ${e.message}`);
-        throw e;
+export const main: (args: string[], opts?: TaskOptions<ExportResult>) => Promise<number> = cli
+  .taskMain(
+    EXPORT,
+    async (f, opts) => {
+      const say = opts.log ?? (f.quiet ? () => {} : (line: string) => console.error(line));
+      const info = await Deno.stat(f.out).catch(() => undefined);
+      if (info?.isDirectory) {
+        throw new UsageError(`--out ${f.out} is a folder, expected a file path`);
       }
-    } finally {
-      model.dispose();
-    }
-    await writeFileAtomic(f.out, bytes);
-    say(`export: ${a.dir}: ${describeProvenance(a)}`);
-    cli.deliver(
-      opts,
-      { checkpoint: a.dir, format, out: f.out, bytes: bytes.length, params },
-      `exported ${a.dir} (${params} parameters) as ${format} to ${f.out} ` +
-        `(${(bytes.length / 2 ** 20).toFixed(1)} MiB)`,
-    );
-    return 0;
-  },
-);
+      const a = await describeArtifact(f.model);
+      await checkFileNotInInputs(f.out, [a.dir], "--out");
+      if (!opts.keepBackend) await tf.setBackend("cpu");
+      const format = f.format as "onnx" | "pth";
+      const model = await loadCheckpointModel(a.dir);
+      let bytes: Uint8Array;
+      let params: number;
+      try {
+        params = countParams(model);
+        const cfg = a.config.model;
+        try {
+          bytes = format === "onnx"
+            ? unetOnnx(model, cfg, {
+              ...a.inference,
+              provenance: { summary: describeProvenance(a), ...(a.provenance ?? {}) },
+            })
+            : encodePth(unetStateDict(model, cfg, a.file.state.step));
+        } catch (e) {
+          if (e instanceof RangeError) throw new UsageError(`--format ${format}: ${e.message}`);
+          throw e;
+        }
+      } finally {
+        model.dispose();
+      }
+      await writeFileAtomic(f.out, bytes);
+      say(`export: ${a.dir}: ${describeProvenance(a)}`);
+      cli.deliver(
+        opts,
+        { checkpoint: a.dir, format, out: f.out, bytes: bytes.length, params },
+        `exported ${a.dir} (${params} parameters) as ${format} to ${f.out} ` +
+          `(${(bytes.length / 2 ** 20).toFixed(1)} MiB)`,
+      );
+      return 0;
+    },
+  );
 
 if (import.meta.main) Deno.exit(await cli.runMain(main, Deno.args));

@@ -60,6 +60,32 @@ async function py(args: string[]): Promise<string> {
   return new TextDecoder().decode(r.stdout);
 }
 
+/**
+ * scripts/torch_unet.py `cmd` on the fixture tile (`check`: load `file`; `make`: write it): what
+ * it printed and its logits.
+ */
+async function torchUnet(
+  cmd: "check" | "make",
+  file: string,
+  extra: string[] = [],
+): Promise<{ said: string; logits: Float32Array }> {
+  const inFile = join(root, "in.f32"), outFile = join(root, `${cmd}.f32`);
+  await Deno.writeFile(inFile, new Uint8Array(input.nchw.buffer));
+  const { h, w } = input;
+  const said = await py([
+    "scripts/torch_unet.py",
+    cmd,
+    file,
+    inFile,
+    "1",
+    `${h}`,
+    `${w}`,
+    outFile,
+    ...extra,
+  ]);
+  return { said, logits: new Float32Array((await Deno.readFile(outFile)).buffer) };
+}
+
 /** The fixture tile as the network sees it: NHWC for tfjs, NCHW for ONNX and PyTorch. */
 async function tileInput(): Promise<
   { nhwc: Float32Array; nchw: Float32Array; h: number; w: number }
@@ -179,21 +205,9 @@ Deno.test({
       await main(["--model", RUN, "--format", "pth", "--out", file, "--quiet"], silent),
       0,
     );
-    const inFile = join(root, "in.f32"), outFile = join(root, "torch.f32");
-    await Deno.writeFile(inFile, new Uint8Array(input.nchw.buffer));
-    const said = await py([
-      "scripts/torch_unet.py",
-      "check",
-      file,
-      inFile,
-      "1",
-      String(input.h),
-      String(input.w),
-      outFile,
-    ]);
+    const { said, logits: got } = await torchUnet("check", file);
     // depth 2: 5 DoubleConv × 12 keys, 2 × up weight and bias, outc weight and bias
     assert.match(said, /^loaded 66 tensors: base 8, depth 2/);
-    const got = new Float32Array((await Deno.readFile(outFile)).buffer);
     const diff = largestDiff(got, reference);
     console.log(`PyTorch ${"1.13"} vs tfjs: largest |Δlogit| ${diff.toExponential(2)}`);
     assert.ok(diff <= TOLERANCE, `${diff}`);
@@ -205,25 +219,9 @@ Deno.test({
     "train --init-from FILE.pth: a state_dict saved by PyTorch (with and without conv biases) gives torch's logits here",
   ignore: !haveTorch,
   fn: async () => {
-    const inFile = join(root, "in2.f32");
-    await Deno.writeFile(inFile, new Uint8Array(input.nchw.buffer));
     for (const bias of ["", "bias"]) {
-      const file = join(root, `made${bias}.pth`), outFile = join(root, `made${bias}.f32`);
-      await py([
-        "scripts/torch_unet.py",
-        "make",
-        file,
-        inFile,
-        "1",
-        String(input.h),
-        String(input.w),
-        outFile,
-        "8",
-        "2",
-        "5",
-        bias,
-      ]);
-      const want = new Float32Array((await Deno.readFile(outFile)).buffer);
+      const file = join(root, `made${bias}.pth`);
+      const { logits: want } = await torchUnet("make", file, ["8", "2", "5", bias]);
       const cfg = { depth: 2, baseFilters: 8, batchNorm: true, seed: 1 };
       const model = buildUNet(cfg);
       try {

@@ -35,9 +35,6 @@ export interface MosaicResult {
   missing: number;
 }
 
-/** Options for tests and the demo. */
-export type MosaicMainOptions = TaskOptions<MosaicResult>;
-
 /** The command line of `deno task mosaic`. */
 export const MOSAIC = cli.defineTask({
   synopsis: "deno task mosaic --data DIR --wsi ID --out FILE.png [flags]",
@@ -74,58 +71,59 @@ export const MOSAIC = cli.defineTask({
 });
 
 /** Entry point; returns the exit code. */
-export const main: (args: string[], opts?: MosaicMainOptions) => Promise<number> = cli.taskMain(
-  MOSAIC,
-  async (f, opts) => {
-    const say = opts.log ?? (f.quiet ? () => {} : (line: string) => console.error(line));
-    if (!f.out.toLowerCase().endsWith(".png")) {
-      throw new UsageError(`--out ${f.out}: the mosaic is a PNG; name the file *.png`);
-    }
-    await checkFileNotInInputs(f.out, [f.data, ...(f.model ? [f.model] : [])], "--out");
-    let model: MosaicModel | undefined;
-    let modelName: string | undefined;
-    if (f.model !== undefined) {
-      const a = await describeArtifact(f.model);
-      tf.enableProdMode();
-      if (!opts.keepBackend) await initBackend(f.backend, { log: say });
-      say(`model: ${a.dir}: ${describeProvenance(a)}`);
-      model = { model: await loadCheckpointModel(a.dir), inference: a.inference, name: a.dir };
-      modelName = `${a.dir}, epoch ${a.epoch}` +
-        (a.provenance?.synthetic ? " (trained on synthetic data)" : "");
-    }
-    try {
-      let progress: Progress | undefined;
-      const m = await renderMosaic({
-        data: f.data,
-        wsi: f.wsi,
-        widthPx: f.width,
-        labels: f.labels,
-        model,
-        onTile: (_done, total) => {
-          progress ??= new Progress("mosaic", total, { unit: "tiles", quiet: f.quiet });
-          progress.tick();
-        },
-      });
-      progress?.done();
-      const pic = withLegend(m, { wsi: f.wsi, labels: f.labels, model: modelName });
-      await writeFileAtomic(f.out, encodePng(pic.rgb, pic.width, pic.height, 3));
-      cli.deliver(
-        opts,
-        {
-          out: f.out,
-          width: pic.width,
-          height: pic.height,
-          tiles: m.tiles,
-          missing: m.missing.length,
-        },
-        `mosaic of slide ${f.wsi}: ${m.tiles} tiles (${m.missing.length} missing) at 1:` +
-          `${m.slidePxPerPx.toFixed(2)}, ${pic.width}×${pic.height} px: ${f.out}`,
-      );
-    } finally {
-      model?.model.dispose();
-    }
-    return 0;
-  },
-);
+export const main: (args: string[], opts?: TaskOptions<MosaicResult>) => Promise<number> = cli
+  .taskMain(
+    MOSAIC,
+    async (f, opts) => {
+      const say = opts.log ?? (f.quiet ? () => {} : (line: string) => console.error(line));
+      if (!f.out.toLowerCase().endsWith(".png")) {
+        throw new UsageError(`--out ${f.out}: the mosaic is a PNG; name the file *.png`);
+      }
+      await checkFileNotInInputs(f.out, [f.data, ...(f.model ? [f.model] : [])], "--out");
+      let model: MosaicModel | undefined;
+      let modelName: string | undefined;
+      if (f.model !== undefined) {
+        const a = await describeArtifact(f.model);
+        tf.enableProdMode();
+        if (!opts.keepBackend) await initBackend(f.backend, { log: say });
+        say(`model: ${a.dir}: ${describeProvenance(a)}`);
+        model = { model: await loadCheckpointModel(a.dir), inference: a.inference, name: a.dir };
+        modelName = `${a.dir}, epoch ${a.epoch}` +
+          (a.provenance?.synthetic ? " (trained on synthetic data)" : "");
+      }
+      try {
+        let progress: Progress | undefined;
+        const m = await renderMosaic({
+          data: f.data,
+          wsi: f.wsi,
+          widthPx: f.width,
+          labels: f.labels,
+          model,
+          onTile: (_done, total) => {
+            progress ??= new Progress("mosaic", total, { unit: "tiles", quiet: f.quiet });
+            progress.tick();
+          },
+        });
+        progress?.done();
+        const pic = withLegend(m, { wsi: f.wsi, labels: f.labels, model: modelName });
+        await writeFileAtomic(f.out, encodePng(pic.rgb, pic.width, pic.height, 3));
+        cli.deliver(
+          opts,
+          {
+            out: f.out,
+            width: pic.width,
+            height: pic.height,
+            tiles: m.tiles,
+            missing: m.missing.length,
+          },
+          `mosaic of slide ${f.wsi}: ${m.tiles} tiles (${m.missing.length} missing) at 1:` +
+            `${m.slidePxPerPx.toFixed(2)}, ${pic.width}×${pic.height} px: ${f.out}`,
+        );
+      } finally {
+        model?.model.dispose();
+      }
+      return 0;
+    },
+  );
 
 if (import.meta.main) Deno.exit(await cli.runMain(main, Deno.args));

@@ -11,7 +11,7 @@ import { decodeImage, readImage } from "../src/data/image.ts";
 import { readPolygons, readTileMeta } from "../src/data/kaggle.ts";
 import { rasterizePolygons } from "../src/data/rasterize.ts";
 import { UsageError } from "../src/errors.ts";
-import { convModel, writeRunAround } from "../src/predict/testing.ts";
+import { writePointwiseRun } from "../src/predict/testing.ts";
 import { MOSAIC_COLOURS } from "../src/mosaic/mosaic.ts";
 import { GLYPH_H } from "../src/report/bitmap_font.ts";
 import { main } from "./mosaic.ts";
@@ -20,16 +20,15 @@ import { main as predictMain } from "./predict.ts";
 tf.enableProdMode();
 await tf.setBackend("cpu");
 
-const MINI = "fixtures/kaggle-mini";
-const silent = { keepBackend: true, log: () => {}, print: () => {} };
 const root = await Deno.makeTempDir({ prefix: "vessel-seg-mosaic-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
+const MINI = "fixtures/kaggle-mini", B = 16; // slide px per picture px at --width 256
+const silent = { keepBackend: true, log: () => {}, print: () => {} };
 
 const meta = [...(await readTileMeta(`${MINI}/tile_meta.csv`)).values()].filter((t) =>
   t.sourceWsi === 2
 );
 const X0 = Math.min(...meta.map((t) => t.i)), Y0 = Math.min(...meta.map((t) => t.j));
-const B = 16; // slide px per picture px at --width 256
 
 async function picture(file: string) {
   const img = decodeImage(await Deno.readFile(file), file);
@@ -111,13 +110,7 @@ Deno.test("mosaic: tiles at their tile_meta positions as 16×16 block means, a l
 });
 
 Deno.test("mosaic --labels --model: overlay colours exactly where the labels and predict's masks have a vessel", async () => {
-  const model = convModel([[[4.8, -12, 0]]], 2);
-  const { run } = await writeRunAround(join(root, "model"), model, {
-    scale: 0.25,
-    tileSizePx: 32,
-    normalize: "none",
-  });
-  model.dispose();
+  const run = await writePointwiseRun(root);
   const predicted = join(root, "predicted");
   const ids = meta.map((t) => t.id);
   const inputs = ids.flatMap((id) => ["--input", `${MINI}/train/${id}.tif`]);

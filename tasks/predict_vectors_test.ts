@@ -10,7 +10,7 @@ import { decodeImage } from "../src/data/image.ts";
 import { openPrepared } from "../src/data/prepared_io.ts";
 import { rasterizePolygons, type Ring } from "../src/data/rasterize.ts";
 import { prerequisite } from "../src/prerequisite.ts";
-import { convModel, writeRunAround } from "../src/predict/testing.ts";
+import { writePointwiseRun } from "../src/predict/testing.ts";
 import { main } from "./predict.ts";
 import { main as prepareMain } from "./prepare.ts";
 
@@ -18,19 +18,12 @@ tf.enableProdMode();
 await tf.setBackend("cpu");
 
 const MINI = "fixtures/kaggle-mini";
-const silent = { keepBackend: true, log: () => {}, print: () => {} };
 const root = await Deno.makeTempDir({ prefix: "vessel-seg-vectors-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
+const silent = { keepBackend: true, log: () => {}, print: () => {} };
 
-// The pointwise "pink vs white" model of tasks/predict_test.ts at scale 0.25: masks with many
-// instances, holes and diagonal contacts, which is what the tracing must get right.
-const model = convModel([[[4.8, -12, 0]]], 2);
-const { run } = await writeRunAround(join(root, "model"), model, {
-  scale: 0.25,
-  tileSizePx: 32,
-  normalize: "none",
-});
-model.dispose();
+// many instances, holes and diagonal contacts: what the tracing must get right
+const run = await writePointwiseRun(root);
 
 async function predict(out: string, extra: string[]): Promise<void> {
   const args = ["--model", run, "--input", `${MINI}/train`, "--out", out, "--quiet", ...extra];

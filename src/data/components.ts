@@ -68,3 +68,25 @@ export function labelComponents(
 export function countComponents8(mask: Uint8Array, widthPx: number, heightPx: number): number {
   return labelComponents(mask, widthPx, heightPx).count;
 }
+
+/**
+ * The bounding box `[x0, y0, x1, y1]` (inclusive) of row-major pixel indices in a `width`-wide
+ * image.
+ *
+ * @example
+ * ```ts
+ * import { pixelBounds } from "./components.ts";
+ * console.assert(pixelBounds(Int32Array.of(1, 5), 4).join() === "1,0,1,1");
+ * ```
+ */
+export function pixelBounds(pixels: Int32Array, width: number): [number, number, number, number] {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const p of pixels) {
+    const x = p % width, y = (p - x) / width;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  return [x0, y0, x1, y1];
+}

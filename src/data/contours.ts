@@ -27,6 +27,8 @@
  * @module
  */
 
+import { pixelBounds } from "./components.ts";
+
 /** A point `[x, y]` in pixel units. */
 export type Point = [number, number];
 
@@ -60,14 +62,7 @@ export function tracePolygon(
   opts: TraceOptions = {},
 ): TracedPolygon {
   if (pixels.length === 0) throw new RangeError("tracePolygon: no pixels");
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (const p of pixels) {
-    const x = p % width, y = (p - x) / width;
-    if (x < x0) x0 = x;
-    if (x > x1) x1 = x;
-    if (y < y0) y0 = y;
-    if (y > y1) y1 = y;
-  }
+  const [x0, y0, x1, y1] = pixelBounds(pixels, width);
   // Local grid with a one-pixel empty border: local (u, v) = image (x − x0 + 1, y − y0 + 1).
   const w = x1 - x0 + 3, h = y1 - y0 + 3;
   const grid = new Uint8Array(w * h);

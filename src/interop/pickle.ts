@@ -240,19 +240,15 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: UnpickleHooks =
       case 0x47: // BINFLOAT (big-endian)
         stack.push(v.getFloat64((need(8), pos += 8) - 8, false));
         break;
+      case 0x8d: // BINUNICODE8: a 64-bit length whose high word is 0 (pickles here are small)
+        if (v.getUint32((need(8), pos + 4), true) !== 0) throw fail("a string over 4 GiB");
+        stack.push(dec.decode(take((pos += 8, v.getUint32(pos - 8, true)))));
+        break;
       case 0x58: // BINUNICODE
-        stack.push(dec.decode(take(u32())));
-        break;
-      case 0x8c: // SHORT_BINUNICODE
-        stack.push(dec.decode(take(u8())));
-        break;
-      case 0x8d: // BINUNICODE8
-        take(4); // high word of a 64-bit length: pickles here are far under 4 GiB
-        stack.push(dec.decode(take(u32())));
-        break;
       case 0x54: // BINSTRING
         stack.push(dec.decode(take(u32())));
         break;
+      case 0x8c: // SHORT_BINUNICODE
       case 0x55: // SHORT_BINSTRING
         stack.push(dec.decode(take(u8())));
         break;
@@ -262,31 +258,22 @@ export function unpickle(bytes: Uint8Array, file: string, hooks: UnpickleHooks =
       case 0x43: // SHORT_BINBYTES
         stack.push(take(u8()).slice());
         break;
-      case 0x29: // EMPTY_TUPLE
-        stack.push([]);
-        break;
-      case 0x74: // TUPLE
-        stack.push(popMark());
-        break;
-      case 0x85: // TUPLE1
-        stack.push([pop()]);
-        break;
-      case 0x86: { // TUPLE2
-        const b = pop(), a = pop();
-        stack.push([a, b]);
-        break;
-      }
-      case 0x87: { // TUPLE3
-        const c = pop(), b = pop(), a = pop();
-        stack.push([a, b, c]);
-        break;
-      }
+      case 0x29: // EMPTY_TUPLE (tuples and lists are both arrays here)
       case 0x5d: // EMPTY_LIST
         stack.push([]);
         break;
+      case 0x74: // TUPLE
       case 0x6c: // LIST
         stack.push(popMark());
         break;
+      case 0x85: // TUPLE1
+      case 0x86: // TUPLE2
+      case 0x87: { // TUPLE3
+        const n = op - 0x84;
+        if (stack.length < n) throw fail("stack underflow");
+        stack.push(stack.splice(stack.length - n));
+        break;
+      }
       case 0x61: { // APPEND
         const x = pop();
         asList(top()).push(x);

@@ -10,31 +10,23 @@
  *
  * @module
  */
+import { crc32 } from "../crc32.ts";
 import { InputError } from "../errors.ts";
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
 /**
- * CRC-32 (ISO 3309, the ZIP and PNG checksum).
- *
- * @example
- * ```ts
- * import { crc32 } from "./zip.ts";
- * console.assert(crc32(new TextEncoder().encode("123456789")) === 0xcbf43926);
- * ```
+ * The fields local and central headers share, from "version needed" to the name's length: 2.0,
+ * UTF-8 names, stored, 1980-01-01 00:00, CRC-32, sizes.
  */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+function entryFields(v: DataView, at: number, crc: number, size: number, nameLen: number): void {
+  v.setUint16(at, 20, true);
+  v.setUint16(at + 2, 0x0800, true);
+  v.setUint16(at + 4, 0, true);
+  v.setUint16(at + 6, 0, true);
+  v.setUint16(at + 8, 0x21, true);
+  v.setUint32(at + 10, crc, true);
+  v.setUint32(at + 14, size, true);
+  v.setUint32(at + 18, size, true);
+  v.setUint16(at + 22, nameLen, true);
 }
 
 /** One file of an archive. */
@@ -70,15 +62,7 @@ export function writeZip(entries: readonly ZipEntry[], opts: { align?: number } 
     const local = new Uint8Array(30 + name.length + extraLen);
     const lv = new DataView(local.buffer);
     lv.setUint32(0, 0x04034b50, true);
-    lv.setUint16(4, 20, true); // version needed: 2.0
-    lv.setUint16(6, 0x0800, true); // UTF-8 names
-    lv.setUint16(8, 0, true); // stored
-    lv.setUint16(10, 0, true); // time
-    lv.setUint16(12, 0x21, true); // date 1980-01-01
-    lv.setUint32(14, crc, true);
-    lv.setUint32(18, e.data.length, true);
-    lv.setUint32(22, e.data.length, true);
-    lv.setUint16(26, name.length, true);
+    entryFields(lv, 4, crc, e.data.length, name.length);
     lv.setUint16(28, extraLen, true);
     local.set(name, 30);
     if (extraLen > 0) {
@@ -88,16 +72,8 @@ export function writeZip(entries: readonly ZipEntry[], opts: { align?: number } 
     const cen = new Uint8Array(46 + name.length);
     const cv = new DataView(cen.buffer);
     cv.setUint32(0, 0x02014b50, true);
-    cv.setUint16(4, 20, true);
-    cv.setUint16(6, 20, true);
-    cv.setUint16(8, 0x0800, true);
-    cv.setUint16(10, 0, true);
-    cv.setUint16(12, 0, true);
-    cv.setUint16(14, 0x21, true);
-    cv.setUint32(16, crc, true);
-    cv.setUint32(20, e.data.length, true);
-    cv.setUint32(24, e.data.length, true);
-    cv.setUint16(28, name.length, true);
+    cv.setUint16(4, 20, true); // version made by: 2.0
+    entryFields(cv, 6, crc, e.data.length, name.length);
     cv.setUint32(42, offset, true);
     cen.set(name, 46);
     parts.push(local, e.data);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { InputError } from "../errors.ts";
-import { crc32, readZip, writeZip } from "./zip.ts";
+import { crc32 } from "../crc32.ts";
+import { readZip, writeZip } from "./zip.ts";
 
 const enc = new TextEncoder();
 

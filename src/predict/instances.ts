@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { labelComponents } from "../data/components.ts";
+import { labelComponents, pixelBounds } from "../data/components.ts";
 import { binarize, DEFAULT_THRESHOLD } from "../metrics/binarize.ts";
 
 /** One instance of a tile. */
@@ -55,14 +55,7 @@ export function dilatePixels(
   radius: number,
 ): Int32Array {
   if (radius <= 0 || pixels.length === 0) return pixels;
-  let x0 = width, y0 = height, x1 = -1, y1 = -1;
-  for (const p of pixels) {
-    const x = p % width, y = (p - x) / width;
-    if (x < x0) x0 = x;
-    if (x > x1) x1 = x;
-    if (y < y0) y0 = y;
-    if (y > y1) y1 = y;
-  }
+  const [x0, y0, x1, y1] = pixelBounds(pixels, width);
   // work in the bounding box grown by radius, clipped
   const bx0 = Math.max(0, x0 - radius), by0 = Math.max(0, y0 - radius);
   const bx1 = Math.min(width - 1, x1 + radius), by1 = Math.min(height - 1, y1 + radius);

@@ -100,3 +100,22 @@ export function convModel(kernel: number[][][], bias: number): tf.LayersModel {
   b.dispose();
   return model;
 }
+
+/**
+ * The pointwise "pink vs white" model of the predict tests — logit `4.8·R − 12·G + 2` on `v/255`
+ * inputs, untrained but following the stain — saved as `root/model/run` at scale 0.25 with 32-px
+ * windows and no normalisation: masks with many instances, holes and diagonal contacts.
+ */
+export async function writePointwiseRun(root: string): Promise<string> {
+  const model = convModel([[[4.8, -12, 0]]], 2);
+  try {
+    const { run } = await writeRunAround(join(root, "model"), model, {
+      scale: 0.25,
+      tileSizePx: 32,
+      normalize: "none",
+    });
+    return run;
+  } finally {
+    model.dispose();
+  }
+}
