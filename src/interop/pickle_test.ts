@@ -64,3 +64,12 @@ Deno.test("PickleWriter: the opcodes of a hand-checked tuple (torch.load reads w
   );
   assert.deepEqual(unpickle(bytes, "t.pkl"), ["ab", 1, -2, [], [3], false]);
 });
+
+Deno.test("unpickle: BINUNICODE8's 64-bit length, low word first (by hand)", () => {
+  // PROTO 4, BINUNICODE8 length 2 (02 00 00 00 00 00 00 00) "hi", STOP
+  const bytes = Uint8Array.of(0x80, 4, 0x8d, 2, 0, 0, 0, 0, 0, 0, 0, 0x68, 0x69, 0x2e);
+  assert.equal(unpickle(bytes, "s.pkl"), "hi");
+  const huge = bytes.slice();
+  huge[7] = 1; // high word 1: over 4 GiB
+  assert.throws(() => unpickle(huge, "h.pkl"), /a string over 4 GiB/);
+});
