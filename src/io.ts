@@ -208,6 +208,24 @@ export async function checkNotOverInputs(
 }
 
 /**
+ * Refuses a path given for an output file that is a folder (writing would fail at the very end,
+ * after all the work).
+ *
+ * @throws {UsageError} naming the flag
+ *
+ * @example
+ * ```ts
+ * import { checkOutputFile } from "./io.ts";
+ * const e = await checkOutputFile(await Deno.makeTempDir(), "--out").catch((e) => e);
+ * console.assert(e.message.endsWith("is a folder, expected a file path"));
+ * ```
+ */
+export async function checkOutputFile(path: string, flag: string): Promise<void> {
+  const info = await Deno.stat(path).catch(() => undefined);
+  if (info?.isDirectory) throw new UsageError(`${flag} ${path} is a folder, expected a file path`);
+}
+
+/**
  * Refuses an output file `file` that is one of `inputs` or lies inside an input folder (writing
  * it would change an input). Unlike {@linkcode checkNotOverInputs}, a file beside the inputs, or
  * in a folder that holds them, is fine: it replaces nothing of theirs.

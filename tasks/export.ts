@@ -15,7 +15,8 @@ import * as tf from "@tensorflow/tfjs";
 import * as cli from "../src/cli.ts";
 import { flag, QUIET, type TaskOptions } from "../src/cli.ts";
 import { UsageError } from "../src/errors.ts";
-import { checkFileNotInInputs, writeFileAtomic } from "../src/io.ts";
+import { dirname } from "node:path";
+import { checkFileNotInInputs, checkOutputFile, outputFault, writeFileAtomic } from "../src/io.ts";
 import {
   describeArtifact,
   describeProvenance,
@@ -60,12 +61,10 @@ export const main: (args: string[], opts?: TaskOptions<ExportResult>) => Promise
     EXPORT,
     async (f, opts) => {
       const say = opts.log ?? (f.quiet ? () => {} : (line: string) => console.error(line));
-      const info = await Deno.stat(f.out).catch(() => undefined);
-      if (info?.isDirectory) {
-        throw new UsageError(`--out ${f.out} is a folder, expected a file path`);
-      }
+      await checkOutputFile(f.out, "--out");
       const a = await describeArtifact(f.model);
       await checkFileNotInInputs(f.out, [a.dir], "--out");
+      tf.enableProdMode(); // silences tfjs's "install tfjs-node" banner; no effect on results
       if (!opts.keepBackend) await tf.setBackend("cpu");
       const format = f.format as "onnx" | "pth";
       const model = await loadCheckpointModel(a.dir);
@@ -88,7 +87,9 @@ export const main: (args: string[], opts?: TaskOptions<ExportResult>) => Promise
       } finally {
         model.dispose();
       }
-      await writeFileAtomic(f.out, bytes);
+      await writeFileAtomic(f.out, bytes).catch((e) => {
+        throw outputFault(e, dirname(f.out));
+      });
       say(`export: ${a.dir}: ${describeProvenance(a)}`);
       cli.deliver(
         opts,

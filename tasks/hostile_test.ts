@@ -789,6 +789,13 @@ const TABLE: [string, string, string[], number, RegExp][] = [
     /--wsi 99: no tile of that slide/,
   ],
   [
+    "mosaic: --out is a folder",
+    "mosaic",
+    ["--data", "{D}", "--wsi", "2", "--out", "{DUP}"],
+    2,
+    /--out .* is a folder, expected a file path/,
+  ],
+  [
     "mosaic: a tile_meta.csv row without an id",
     "mosaic",
     ["--data", "{M}", "--wsi", "2", "--out", "{T}/out.png"],

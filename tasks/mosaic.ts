@@ -16,7 +16,8 @@ import * as cli from "../src/cli.ts";
 import { flag, QUIET, type TaskOptions } from "../src/cli.ts";
 import { encodePng } from "../src/data/png.ts";
 import { UsageError } from "../src/errors.ts";
-import { checkFileNotInInputs, writeFileAtomic } from "../src/io.ts";
+import { dirname } from "node:path";
+import { checkFileNotInInputs, checkOutputFile, outputFault, writeFileAtomic } from "../src/io.ts";
 import {
   describeArtifact,
   describeProvenance,
@@ -76,6 +77,7 @@ export const main: (args: string[], opts?: TaskOptions<MosaicResult>) => Promise
     MOSAIC,
     async (f, opts) => {
       const say = opts.log ?? (f.quiet ? () => {} : (line: string) => console.error(line));
+      await checkOutputFile(f.out, "--out");
       if (!f.out.toLowerCase().endsWith(".png")) {
         throw new UsageError(`--out ${f.out}: the mosaic is a PNG; name the file *.png`);
       }
@@ -106,7 +108,9 @@ export const main: (args: string[], opts?: TaskOptions<MosaicResult>) => Promise
         });
         progress?.done();
         const pic = withLegend(m, { wsi: f.wsi, labels: f.labels, model: modelName });
-        await writeFileAtomic(f.out, encodePng(pic.rgb, pic.width, pic.height, 3));
+        await writeFileAtomic(f.out, encodePng(pic.rgb, pic.width, pic.height, 3)).catch((e) => {
+          throw outputFault(e, dirname(f.out));
+        });
         cli.deliver(
           opts,
           {

@@ -208,5 +208,13 @@ Deno.test("mosaic: bad flags are one error each and write nothing", async () => 
     main(["--data", MINI, "--wsi", "2", "--out", join(MINI, "m.png")], silent),
     /would write into the input/,
   );
+  const folder = join(root, "folder.png");
+  await Deno.mkdir(folder);
+  await assert.rejects(
+    main(["--data", MINI, "--wsi", "2", "--out", folder], silent),
+    (e: unknown) =>
+      e instanceof UsageError && e.message === `--out ${folder} is a folder, expected a file path`,
+  );
+  assert.deepEqual([...Deno.readDirSync(folder)], []);
   await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
 });

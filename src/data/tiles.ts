@@ -52,10 +52,11 @@ export const TILE_EXTENSIONS = [".tif", ".tiff", ".png"] as const;
 /** A tile id, optionally with the `polygons.jsonl` line that listed it (named in errors). */
 export type TileRef = string | { id: string; line?: number };
 
-async function findTile(
+/** The image file of tile `id` in `folder` (`.tif`, `.tiff` or `.png`), or `undefined`. */
+export async function findTile(
   layout: KaggleLayout,
   id: string,
-  folder: "train" | "test",
+  folder: "train" | "test" = "train",
 ): Promise<string | undefined> {
   const base = join(folder === "train" ? layout.trainDir : layout.testDir, id);
   for (const ext of TILE_EXTENSIONS) {

@@ -724,8 +724,8 @@ export async function describeArtifact(
   const { json, files } = await readModelJson(dir);
   const inference = await inferenceMeta(dir, file, opts.prepared);
   let provenance = file.provenance;
-  if (provenance === undefined && (await exists(join(file.config.prepared, "manifest.json")))) {
-    // an older checkpoint: its prepared set, if still there, says what it was
+  if (provenance === undefined) {
+    // an older checkpoint: its prepared set, if still there and readable, says what it was
     provenance = await readManifest(file.config.prepared)
       .then((m) => provenanceOf(file.config.prepared, m))
       .catch(() => undefined);

@@ -21,9 +21,8 @@ import type * as tf from "@tensorflow/tfjs";
 import { readImage } from "../data/image.ts";
 import { readPolygons, readTileMeta, type TileMeta } from "../data/kaggle.ts";
 import { rasterizePolygons } from "../data/rasterize.ts";
-import { kaggleLayout } from "../data/tiles.ts";
+import { findTile, kaggleLayout } from "../data/tiles.ts";
 import { UsageError } from "../errors.ts";
-import { exists } from "../io.ts";
 import { binarize } from "../metrics/binarize.ts";
 import type { InferenceMeta } from "../model/artifact.ts";
 import { predictProbabilitiesAsync } from "../predict/predict.ts";
@@ -118,7 +117,7 @@ export async function renderMosaic(opts: MosaicOptions): Promise<Mosaic> {
   const missing: string[] = [];
   let done = 0;
   for (const t of tiles) {
-    const path = await findTile(layout.trainDir, t.id);
+    const path = await findTile(layout, t.id);
     // the picture pixels whose centres fall in the tile
     const px0 = Math.ceil((t.i - x0) * s - 0.5), py0 = Math.ceil((t.j - y0) * s - 0.5);
     if (path === undefined) {
@@ -187,14 +186,6 @@ export async function renderMosaic(opts: MosaicOptions): Promise<Mosaic> {
     opts.onTile?.(++done, tiles.length);
   }
   return { rgb, width, height, tiles: tiles.length, missing, slidePxPerPx: 1 / s };
-}
-
-async function findTile(dir: string, id: string): Promise<string | undefined> {
-  for (const ext of [".tif", ".tiff", ".png"]) {
-    const p = `${dir}/${id}${ext}`;
-    if (await exists(p)) return p;
-  }
-  return undefined;
 }
 
 /** Grey diagonal stripes over a rectangle (a missing tile). */

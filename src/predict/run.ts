@@ -23,6 +23,7 @@ import { encodePng } from "../data/png.ts";
 import { InputError, UsageError } from "../errors.ts";
 import {
   checkNotOverInputs,
+  checkOutputFile,
   claimOutput,
   outputFault,
   writeFileAtomic,
@@ -173,11 +174,7 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
   const say = opts.log ?? (opts.quiet ? () => {} : (line: string) => console.error(line));
   const files = { submission: opts.submission, polygons: opts.polygons };
   for (const [flag, path] of Object.entries(files)) {
-    if (path === undefined) continue;
-    const info = await Deno.stat(path).catch(() => undefined);
-    if (info?.isDirectory) {
-      throw new UsageError(`--${flag} ${path} is a folder, expected a file path`);
-    }
+    if (path !== undefined) await checkOutputFile(path, `--${flag}`);
   }
   const inputs = await resolveInputs(opts.inputs);
   for (const [flag, path] of Object.entries(files)) {
