@@ -13,6 +13,7 @@ import { writeTextFileAtomic } from "./io.ts";
 export interface WatFeatures {
   simd?: boolean;
   threads?: boolean;
+  relaxed_simd?: boolean;
 }
 
 /** Compiles WebAssembly text `source` (`name` labels errors) to module bytes. */

@@ -4,8 +4,9 @@
  * | backend | kernel | why |
  * |---|---|---|
  * | webgpu | `Conv2DBackpropFilter` | stock shader loops over N·H·W; Mesa stops loops at 65 535 → wrong gradients |
- * | wasm | `Conv2DBackpropFilter` | missing in tfjs-backend-wasm 4.22 (training fails) |
- * | wasm | `Conv2DBackpropInput` | stock is a direct loop; rewritten onto XNNPACK conv / matmul |
+ * | wasm | `Conv2DBackpropFilter` | missing in tfjs-backend-wasm 4.22 (training fails); 3×3 stride 1 by Winograd F(3×3, 2×2) |
+ * | wasm | `Conv2DBackpropInput` | stock is a direct loop; rewritten onto `Conv2D` / XNNPACK matmul |
+ * | wasm | `Conv2D`, `FusedConv2D` | 3×3 stride 1: Winograd F(2×2, 3×3), 2.25× fewer multiply–adds (`./conv2d_winograd.ts`) |
  * | wasm | `Sum`, `Mean`, `FusedBatchNorm`, `MaxPoolGrad`, `Concat`, `SplitV`, `DepthToSpace`, `Identity`, `Cast`, `Add`, `Sub`, `Multiply`, `RealDiv` | memory-bound; see `./wasm_ops.ts` |
  * | cpu | `Conv2DBackpropFilter` | stock reads element by element through `TensorBuffer.get` |
  * | all | gradient of `FusedBatchNorm` | stock tiles per-channel factors to full size (`Tile`) |
@@ -27,6 +28,11 @@ import {
   makeConv2DBackpropFilterMatMul,
 } from "./conv2d_backprop_filter.ts";
 import { makeConv2DBackpropInput } from "./conv2d_backprop_input.ts";
+import {
+  makeConv2DBackpropFilterWinograd,
+  makeConv2DWinograd,
+  makeFusedConv2DWinograd,
+} from "./conv2d_winograd.ts";
 import { makeBatchNormGrad } from "./batch_norm_grad.ts";
 import {
   batchNormTrainGradKernel,
@@ -65,15 +71,23 @@ export function projectKernels(
       return [{
         kernelName: "Conv2DBackpropFilter",
         backendName: "wasm",
-        kernelFunc: makeConv2DBackpropFilterMatMul({
+        kernelFunc: makeConv2DBackpropFilterWinograd(makeConv2DBackpropFilterMatMul({
           maxRows: 1 << 20,
           maxColElements: 1 << 24,
           method: "planes",
-        }),
+        })),
       }, {
         kernelName: "Conv2DBackpropInput",
         backendName: "wasm",
         kernelFunc: makeConv2DBackpropInput(stockOf("Conv2DBackpropInput")),
+      }, {
+        kernelName: "Conv2D",
+        backendName: "wasm",
+        kernelFunc: makeConv2DWinograd(stockOf("Conv2D")),
+      }, {
+        kernelName: "FusedConv2D",
+        backendName: "wasm",
+        kernelFunc: makeFusedConv2DWinograd(stockOf("FusedConv2D")),
       }, ...wasmOps(stockOf)];
     case "cpu":
       return [{

@@ -27,7 +27,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { decodeBase64 } from "../../base64.ts";
-import { WASM_OPS_BASE64, WASM_OPS_SHARED_BASE64 } from "./wasm_ops_bytes.ts";
+import {
+  WASM_OPS_BASE64,
+  WASM_OPS_FMA_BASE64,
+  WASM_OPS_SHARED_BASE64,
+  WASM_OPS_SHARED_FMA_BASE64,
+} from "./wasm_ops_bytes.ts";
 import { FUSED_KERNELS, fusedKernelsTake } from "../fused_ops.ts";
 import { type OpsHelper, opsHelperFor, startOpsHelper } from "./wasm_ops_helper.ts";
 
@@ -98,6 +103,11 @@ export interface OpsExports {
     rowSkip: number,
     imgSkip: number,
   ): void;
+  wino_filter(g: number, ci: number, co: number, u: number): void;
+  wino_conv(params: number, t0: number, t1: number, scratch: number): void;
+  wino_gemm(a: number, b: number, rows: number, k: number, cols: number, out: number): void;
+  wino_dw(params: number, t0: number, t1: number, scratch: number, m: number): void;
+  wino_filter_out(m0: number, m1: number, ci: number, co: number, dw: number): void;
   copy_rows(
     src: number,
     srcStride: number,
@@ -128,14 +138,40 @@ function heapMemory(backend: WasmBackendLike): WebAssembly.Memory | undefined {
   return undefined;
 }
 
-const modules = new Map<boolean, WebAssembly.Module>();
+const modules = new Map<string, WebAssembly.Module>();
+
+let fmaChoice: boolean | undefined;
+
+/**
+ * Whether the kernels use relaxed SIMD's fused multiply–add (`f32x4.relaxed_madd`, in the
+ * Winograd matmul): when the engine validates it, unless `VESSEL_SEG_WASM_FMA=0`. Fused and
+ * unfused results differ in the last bits; on one machine and engine a run stays bit-identical.
+ */
+export function wasmFma(): boolean {
+  if (fmaChoice === undefined) {
+    const env = (() => {
+      try {
+        return Deno.env.get("VESSEL_SEG_WASM_FMA");
+      } catch {
+        return undefined;
+      }
+    })();
+    fmaChoice = env !== "0" && WebAssembly.validate(decodeBase64(WASM_OPS_FMA_BASE64));
+  }
+  return fmaChoice;
+}
 
 /** The compiled module for a plain (`shared` false) or shared heap, compiled once. */
 function opsModule(shared: boolean): WebAssembly.Module {
-  let m = modules.get(shared);
+  const fma = wasmFma();
+  const key = `${shared}/${fma}`;
+  let m = modules.get(key);
   if (m === undefined) {
-    m = new WebAssembly.Module(decodeBase64(shared ? WASM_OPS_SHARED_BASE64 : WASM_OPS_BASE64));
-    modules.set(shared, m);
+    const base64 = fma
+      ? (shared ? WASM_OPS_SHARED_FMA_BASE64 : WASM_OPS_FMA_BASE64)
+      : (shared ? WASM_OPS_SHARED_BASE64 : WASM_OPS_BASE64);
+    m = new WebAssembly.Module(decodeBase64(base64));
+    modules.set(key, m);
   }
   return m;
 }

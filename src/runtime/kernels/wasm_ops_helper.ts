@@ -15,7 +15,7 @@ import { Worker } from "node:worker_threads";
 import { ARGS, DONE, FN, MAX_ARGS, NARGS, SLOTS, STATE } from "./wasm_ops_control.ts";
 
 /** Functions of `wasm_ops.wat` the helper can run. */
-export const HELPER_CALLS = ["dw_gemm"] as const;
+export const HELPER_CALLS = ["dw_gemm", "wino_conv", "wino_dw"] as const;
 /** One of {@linkcode HELPER_CALLS}. */
 export type HelperCall = (typeof HELPER_CALLS)[number];
 
