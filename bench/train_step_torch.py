@@ -9,10 +9,11 @@ Needs Debian's python3-torch (`apt-get install python3-torch`), run with /usr/bi
 Not part of the tests.
 
     /usr/bin/python3 bench/train_step_torch.py [--size 256] [--batch 4] [--base 16] [--depth 4]
-        [--steps 3] [--threads N] [--tfjs-ms MS]
+        [--steps 3] [--threads N] [--tfjs-ms MS] [--device cpu|cuda]
 
 Prints ms/step and achieved GFLOP/s (3 x forward FLOPs); with --tfjs-ms, the ratio of that tfjs
-step time to PyTorch's.
+step time to PyTorch's. --device cuda runs on the GPU in float32 with TF32 off (bench/gpu_check.sh),
+synchronising before each clock read.
 """
 import argparse
 import time
@@ -66,7 +67,8 @@ def forward_flops(model, batch, size):
     hooks = [m.register_forward_hook(hook) for m in model.modules()
              if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     with torch.no_grad():
-        model(torch.zeros(batch, 3, size, size))
+        p = next(model.parameters())
+        model(torch.zeros(batch, 3, size, size, device=p.device))
     for h in hooks:
         h.remove()
     return total
@@ -88,14 +90,20 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
     ap.add_argument("--tfjs-ms", type=float, default=0, help="a tfjs ms/step to compare with")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     a = ap.parse_args()
+    dev = torch.device(a.device)
+    if a.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = UNet(a.depth, a.base).train()
+    model = UNet(a.depth, a.base).to(dev).train()
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-5, momentum=0.999, weight_decay=1e-8)
-    x = torch.rand(a.batch, 3, a.size, a.size)
-    y = (torch.rand(a.batch, 1, a.size, a.size) > 0.8).float()
+    x = torch.rand(a.batch, 3, a.size, a.size).to(dev)
+    y = (torch.rand(a.batch, 1, a.size, a.size) > 0.8).float().to(dev)
     flops = forward_flops(model, a.batch, a.size)
 
     def step():
@@ -105,14 +113,21 @@ def main():
         opt.step()
         return loss.item()
 
+    def sync():
+        if a.device == "cuda":
+            torch.cuda.synchronize()
+
     step()  # warm-up
+    sync()
     t0 = time.perf_counter()
     for _ in range(a.steps):
         step()
+    sync()
     ms = (time.perf_counter() - t0) * 1000 / a.steps
-    print(f"pytorch {torch.__version__} cpu, {torch.get_num_threads()} threads: depth {a.depth}, base {a.base}, "
+    where = torch.cuda.get_device_name() if a.device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    print(f"pytorch {torch.__version__} {where}: depth {a.depth}, base {a.base}, "
           f"batch norm, {a.batch}x{a.size}^2x3; forward {flops / 1e9:.2f} GFLOP")
-    print(f"| pytorch cpu | {ms:.0f} | {3 * flops / ms / 1e6:.2f} |")
+    print(f"| pytorch {a.device} | {ms:.1f} | {3 * flops / ms / 1e6:.2f} |")
     if a.tfjs_ms > 0:
         print(f"tfjs {a.tfjs_ms:.0f} ms / pytorch {ms:.0f} ms = {a.tfjs_ms / ms:.2f}x")
 
