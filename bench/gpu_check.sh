@@ -57,17 +57,22 @@ DENO_DIR="$tmp/deno_dir" "$tmp/deno" run -A --no-config --unstable-webgpu "$pack
   "${small[@]}" --steps "$steps" | tee "$tmp/webgpu.md"
 webgpu=${PIPESTATUS[0]}
 
-device=$(python3 -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")' 2>/dev/null)
+python=""
+for p in python3 /usr/bin/python3; do
+  if "$p" -c 'import torch' 2>/dev/null; then python=$p; break; fi
+done
+device=""
+[ -n "$python" ] && device=$("$python" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
 torch_rows=()
 torch_rc=0
 if [ -z "$device" ]; then
-  echo "gpu_check: python3 cannot import torch; no PyTorch rows" >&2
+  echo "gpu_check: neither python3 nor /usr/bin/python3 imports torch; no PyTorch rows" >&2
   torch_rc=1
 else
   if [ ${#small[@]} -gt 0 ]; then shapes=("2 8 2 64"); else shapes=("4 16 4 256" "4 64 8 128"); fi
   for s in "${shapes[@]}"; do
     read -r depth base batch size <<<"$s"
-    if row=$(python3 bench/train_step_torch.py --device "$device" --steps "$steps" \
+    if row=$("$python" bench/train_step_torch.py --device "$device" --steps "$steps" \
       --depth "$depth" --base "$base" --batch "$batch" --size "$size" | grep '^| pytorch'); then
       ms=$(echo "$row" | cut -d'|' -f3 | tr -d ' ')
       gf=$(echo "$row" | cut -d'|' -f4 | tr -d ' ')

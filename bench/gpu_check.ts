@@ -23,15 +23,6 @@ import { buildUNet } from "../src/model/unet.ts";
 import { initBackend } from "../src/runtime/backends.ts";
 import { relL2 } from "../src/runtime/kernels/testing.ts";
 
-const { values } = parseArgs({
-  options: { small: { type: "boolean", default: false }, steps: { type: "string", default: "3" } },
-});
-const steps = Number(values.steps);
-if (!(Number.isInteger(steps) && steps >= 1)) {
-  console.error("error: --steps: a positive integer is needed");
-  Deno.exit(2);
-}
-
 /** A training-step shape: U-Net depth and base width, batch of `batch` tiles of `size`². */
 export interface StepShape {
   depth: number;
@@ -113,50 +104,66 @@ async function parityRun(backend: "cpu" | "webgpu"): Promise<[number[], Float32A
   return [losses, weights];
 }
 
-tf.enableProdMode();
-let adapter = "";
-try {
-  adapter = (await initBackend("webgpu")).adapter ?? "?";
-} catch (e) {
-  console.log(`| webgpu | – | no adapter: ${(e as Error).message} | FAIL |`);
-  Deno.exit(1);
-}
-console.log(`webgpu adapter: ${adapter}`);
-console.log("| check | shape | result | verdict |");
-console.log("|---|---|---|---|");
+/** The checks; returns the exit code. */
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      small: { type: "boolean", default: false },
+      steps: { type: "string", default: "3" },
+    },
+  });
+  const steps = Number(values.steps);
+  if (!(Number.isInteger(steps) && steps >= 1)) {
+    console.error("error: --steps: a positive integer is needed");
+    return 2;
+  }
+  tf.enableProdMode();
+  let adapter = "";
+  try {
+    adapter = (await initBackend("webgpu")).adapter ?? "?";
+  } catch (e) {
+    console.log(`| webgpu | – | no adapter: ${(e as Error).message} | FAIL |`);
+    return 1;
+  }
+  console.log(`webgpu adapter: ${adapter}`);
+  console.log("| check | shape | result | verdict |");
+  console.log("|---|---|---|---|");
 
-const [cpuLosses, cpuWeights] = await parityRun("cpu");
-const [gpuLosses, gpuWeights] = await parityRun("webgpu");
-const lossErr = Math.max(
-  ...cpuLosses.map((l, i) => Math.abs(gpuLosses[i] - l) / Math.max(Math.abs(l), 1e-12)),
-);
-const wErr = relL2(gpuWeights, cpuWeights);
-const parityOk = lossErr <= 1e-4 && wErr <= 1e-3 && Number.isFinite(lossErr + wErr);
-console.log(
-  `| parity webgpu vs cpu, 3 steps | ${label({ depth: 2, base: 8, batch: 2, size: 32 })} | ` +
-    `losses ${gpuLosses.map((l) => l.toFixed(5)).join(", ")} (cpu ${
-      cpuLosses.map((l) => l.toFixed(5)).join(", ")
-    }); largest loss difference ${lossErr.toExponential(1)}, weights relative L2 ${
-      wErr.toExponential(1)
-    } | ${parityOk ? "ok" : "FAIL"} |`,
-);
-
-const shapes: StepShape[] = values.small
-  ? [{ depth: 2, base: 8, batch: 2, size: 64 }]
-  : [{ depth: 4, base: 16, batch: 4, size: 256 }, { depth: 4, base: 64, batch: 8, size: 128 }];
-await initBackend("webgpu");
-for (const s of shapes) {
-  const r = makeRun(s);
-  await step(r); // warm-up: shader compilation
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await step(r);
-  const ms = (performance.now() - t0) / steps;
-  dispose(r);
-  const gflops = 3 * unetForwardFlops(s) / ms / 1e6;
-  console.log(
-    `| tfjs webgpu training step | ${label(s)} | ${ms.toFixed(0)} ms/step, ${
-      gflops.toFixed(1)
-    } GFLOP/s (${steps} steps) | – |`,
+  const [cpuLosses, cpuWeights] = await parityRun("cpu");
+  const [gpuLosses, gpuWeights] = await parityRun("webgpu");
+  const lossErr = Math.max(
+    ...cpuLosses.map((l, i) => Math.abs(gpuLosses[i] - l) / Math.max(Math.abs(l), 1e-12)),
   );
+  const wErr = relL2(gpuWeights, cpuWeights);
+  const parityOk = lossErr <= 1e-4 && wErr <= 1e-3 && Number.isFinite(lossErr + wErr);
+  console.log(
+    `| parity webgpu vs cpu, 3 steps | ${label({ depth: 2, base: 8, batch: 2, size: 32 })} | ` +
+      `losses ${gpuLosses.map((l) => l.toFixed(5)).join(", ")} (cpu ${
+        cpuLosses.map((l) => l.toFixed(5)).join(", ")
+      }); largest loss difference ${lossErr.toExponential(1)}, weights relative L2 ${
+        wErr.toExponential(1)
+      } | ${parityOk ? "ok" : "FAIL"} |`,
+  );
+
+  const shapes: StepShape[] = values.small
+    ? [{ depth: 2, base: 8, batch: 2, size: 64 }]
+    : [{ depth: 4, base: 16, batch: 4, size: 256 }, { depth: 4, base: 64, batch: 8, size: 128 }];
+  await initBackend("webgpu");
+  for (const s of shapes) {
+    const r = makeRun(s);
+    await step(r); // warm-up: shader compilation
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await step(r);
+    const ms = (performance.now() - t0) / steps;
+    dispose(r);
+    const gflops = 3 * unetForwardFlops(s) / ms / 1e6;
+    console.log(
+      `| tfjs webgpu training step | ${label(s)} | ${ms.toFixed(0)} ms/step, ${
+        gflops.toFixed(1)
+      } GFLOP/s (${steps} steps) | – |`,
+    );
+  }
+  return parityOk ? 0 : 1;
 }
-if (!parityOk) Deno.exit(1);
+
+if (import.meta.main) Deno.exit(await main());

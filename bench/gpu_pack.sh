@@ -33,7 +33,12 @@ if [ ! -s "$out/deno.xz" ] || [ "$(cat "$out/deno.version" 2>/dev/null)" != "$DE
 fi
 
 echo "gpu_pack: deno bundle bench/gpu_check.ts"
-"$deno" bundle --quiet --output "$out/gpu_check.js.tmp" bench/gpu_check.ts
+# tfjs-core's Node platform calls require("util"), which an ES-module bundle lacks: give it one.
+{
+  echo 'import { createRequire } from "node:module";'
+  echo 'globalThis.require ??= createRequire(import.meta.url);'
+  "$deno" bundle --quiet bench/gpu_check.ts
+} >"$out/gpu_check.js.tmp"
 mv "$out/gpu_check.js.tmp" "$out/gpu_check.js"
 
 debs=(libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
@@ -42,8 +47,9 @@ if [ "$(ls "$out/gl"/*.deb 2>/dev/null | wc -l)" -lt "${#debs[@]}" ]; then
   lists=$(mktemp -d)
   mkdir -p "$lists/partial"
   o=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
-  apt-get "${o[@]}" update -qq >/dev/null
-  (cd "$out/gl" && apt-get "${o[@]}" download "${debs[@]}" >/dev/null)
+  # (apt warns that root downloads unsandboxed; harmless, filtered)
+  apt-get "${o[@]}" update -qq 2>&1 | grep -v 'unsandboxed' || true
+  (cd "$out/gl" && apt-get "${o[@]}" download "${debs[@]}" 2>&1 >/dev/null | grep -v 'unsandboxed' || true)
   rm -rf "$lists"
 fi
 du -sh "$out"/deno.xz "$out"/gpu_check.js "$out"/gl
