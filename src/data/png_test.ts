@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { inflateSync } from "node:zlib";
 import { Image } from "imagescript";
 import { InputError } from "../errors.ts";
-import { decodePng, encodePng, isPng } from "./png.ts";
+import { inflateSync } from "node:zlib";
+import { decodePng, encodePng, encodePngAsync, isPng } from "./png.ts";
 
 const PNG = new URL("../../fixtures/png/", import.meta.url);
 const TIFF = new URL("../../fixtures/tiff/", import.meta.url);
@@ -90,20 +90,38 @@ Deno.test("encodePng: an independent decoder (ImageScript) reads every output as
     ["odd rgba", rng(13 * 11 * 4, 3), 13, 11, 4],
   ];
   for (const [name, pixels, w, h, channels] of cases) {
-    const img = await Image.decode(encodePng(pixels, w, h, channels));
-    assert.deepEqual([img.width, img.height], [w, h], name);
-    const want = new Uint8Array(w * h * 4);
-    for (let i = 0; i < w * h; i++) {
-      for (let c = 0; c < 4; c++) {
-        want[i * 4 + c] = channels === 1
-          ? (c < 3 ? pixels[i] : 255)
-          : channels === 3
-          ? (c < 3 ? pixels[i * 3 + c] : 255)
-          : pixels[i * 4 + c];
+    for (const filter of ["adaptive", "up"] as const) {
+      const img = await Image.decode(encodePng(pixels, w, h, channels, { filter }));
+      assert.deepEqual([img.width, img.height], [w, h], name);
+      const want = new Uint8Array(w * h * 4);
+      for (let i = 0; i < w * h; i++) {
+        for (let c = 0; c < 4; c++) {
+          want[i * 4 + c] = channels === 1
+            ? (c < 3 ? pixels[i] : 255)
+            : channels === 3
+            ? (c < 3 ? pixels[i * 3 + c] : 255)
+            : pixels[i * 4 + c];
+        }
       }
+      assert.deepEqual(new Uint8Array(img.bitmap), want, `${name}, filter ${filter}`);
     }
-    assert.deepEqual(new Uint8Array(img.bitmap), want, name);
   }
+});
+
+Deno.test("encodePngAsync: the same bytes as encodePng, every filter mode", async () => {
+  for (const filter of ["adaptive", "none", "up"] as const) {
+    for (const [pixels, channels] of [[gray, 1], [crop, 3], [rgba, 4]] as const) {
+      const sync = encodePng(pixels, W, H, channels, { filter });
+      assert.deepEqual(await encodePngAsync(pixels, W, H, channels, { filter }), sync);
+    }
+  }
+  // "up": every scanline's filter byte is 2 (IHDR is 8 + 25 bytes, then IDAT's length and type).
+  const up = encodePng(gray, W, H, 1, { filter: "up" });
+  const len = new DataView(up.buffer, up.byteOffset).getUint32(33);
+  const raw = inflateSync(up.subarray(41, 41 + len));
+  for (let y = 0; y < H; y++) assert.equal(raw[y * (W + 1)], 2, `row ${y}`);
+  const rgb = decodePng(up, "up.png").rgb;
+  assert.deepEqual(rgb.filter((_, i) => i % 3 === 0), gray);
 });
 
 Deno.test("encodePng: the golden files (read by Pillow as the input) are reproduced", () => {

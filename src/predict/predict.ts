@@ -118,26 +118,30 @@ export function upsampleBilinear(
   return dst;
 }
 
-/**
- * The inference steps: yields each batch's probability tensor (`[n, win, win, 1]`, owned by the
- * caller, who disposes it) and receives its values back, so that one body serves the synchronous
- * and the asynchronous (`await data()`, better for WebGPU) entry points.
- */
-function* inferenceSteps(
-  model: tf.LayersModel,
+/** One image on its way through {@linkcode inferenceSteps}: its model-scale canvas and sums. */
+interface Pending {
+  width: number;
+  height: number;
+  factor: number;
+  /** The downscaled image's size. */
+  sw: number;
+  sh: number;
+  canvas: RgbImage;
+  acc: Float32Array;
+  cnt: Float32Array;
+}
+
+/** Steps 1 and 3 of the module doc for one image: downscale, pad to ≥ one window, window starts. */
+function prepareImage(
   image: RgbImage,
   opts: PredictProbabilitiesOptions,
-): Generator<tf.Tensor, Float32Array, Float32Array> {
+): { pending: Pending; windows: [number, number][] } {
   const { width, height } = image;
   if (!(width > 0 && height > 0) || image.rgb.length !== width * height * 3) {
     throw new RangeError(`image: ${image.rgb.length} bytes for ${width}×${height} RGB`);
   }
   const factor = Math.round(1 / (opts.scale ?? 1));
   const win = opts.tileSizePx;
-  const tta = opts.tta ?? "none";
-  const batchSize = Math.max(1, opts.batchSize ?? 4);
-  const norm = opts.normalize ? { mean: opts.normalize.mean, std: opts.normalize.std } : {};
-
   // 1. downscale (after padding to a multiple of the factor)
   const padded = padEdge(
     image,
@@ -149,16 +153,64 @@ function* inferenceSteps(
     height: padded.height / factor,
     rgb: downscaleArea(padded.rgb, padded.width, padded.height, 3, factor),
   };
-  const sw = small.width, sh = small.height;
   // 3. windows over the (edge-padded to ≥ win) model-scale image
   const canvas = padEdge(small, win, win);
-  const cw = canvas.width;
-  const xs = windowStarts(cw, win), ys = windowStarts(canvas.height, win);
+  const xs = windowStarts(canvas.width, win), ys = windowStarts(canvas.height, win);
   const windows: [number, number][] = [];
   for (const y of ys) for (const x of xs) windows.push([x, y]);
+  const n = canvas.width * canvas.height;
+  return {
+    pending: {
+      width,
+      height,
+      factor,
+      sw: small.width,
+      sh: small.height,
+      canvas,
+      acc: new Float32Array(n),
+      cnt: new Float32Array(n),
+    },
+    windows,
+  };
+}
 
-  const acc = new Float32Array(cw * canvas.height);
-  const cnt = new Float32Array(cw * canvas.height);
+/** Averages overlaps, crops to the downscaled image and brings it back to the tile's size. */
+function finishImage(p: Pending): Float32Array {
+  const { sw, sh, factor, width, height } = p;
+  const cw = p.canvas.width;
+  const map = new Float32Array(sw * sh);
+  for (let y = 0; y < sh; y++) {
+    for (let x = 0; x < sw; x++) map[y * sw + x] = p.acc[y * cw + x] / p.cnt[y * cw + x];
+  }
+  if (factor === 1) return width === sw && height === sh ? map : cropMap(map, sw, width, height);
+  // 5. back to the tile's size
+  return upsampleBilinear(map, sw, sh, width, height, 1 / factor);
+}
+
+/**
+ * The inference steps for a list of images: yields each batch's probability tensor
+ * (`[n, win, win, 1]`, owned by the caller, who disposes it) and receives its values back, so that
+ * one body serves the synchronous and the asynchronous (`await data()`, better for WebGPU) entry
+ * points. Batches take windows across images (at scale 0.25 a 512² tile is one window, so a batch
+ * holds several tiles); the result is one map per image, in order.
+ */
+function* inferenceSteps(
+  model: tf.LayersModel,
+  images: readonly RgbImage[],
+  opts: PredictProbabilitiesOptions,
+): Generator<tf.Tensor, Float32Array[], Float32Array> {
+  const win = opts.tileSizePx;
+  const tta = opts.tta ?? "none";
+  const batchSize = Math.max(1, opts.batchSize ?? 4);
+  const norm = opts.normalize ? { mean: opts.normalize.mean, std: opts.normalize.std } : {};
+  const pending: Pending[] = [];
+  const windows: [number, number, number][] = []; // [image, x, y]
+  images.forEach((image, i) => {
+    const p = prepareImage(image, opts);
+    pending.push(p.pending);
+    for (const [x, y] of p.windows) windows.push([i, x, y]);
+  });
+
   const px = win * win;
   const windowU8 = new Uint8Array(px * 3);
   for (let start = 0; start < windows.length; start += batchSize) {
@@ -166,9 +218,10 @@ function* inferenceSteps(
     const n = group.length;
     // x: [n, win, win, 3] float32, normalised like training
     const x = new Float32Array(n * px * 3);
-    group.forEach(([wx, wy], k) => {
+    group.forEach(([i, wx, wy], k) => {
+      const { canvas } = pending[i];
       for (let r = 0; r < win; r++) {
-        const s = ((wy + r) * cw + wx) * 3;
+        const s = ((wy + r) * canvas.width + wx) * 3;
         windowU8.set(canvas.rgb.subarray(s, s + win * 3), r * win * 3);
       }
       toInput(windowU8, norm, x, k * px * 3);
@@ -189,7 +242,9 @@ function* inferenceSteps(
     });
     // probs: [n, win, win, 1] float32
     const values = yield probs;
-    group.forEach(([wx, wy], k) => {
+    group.forEach(([i, wx, wy], k) => {
+      const { acc, cnt, canvas } = pending[i];
+      const cw = canvas.width;
       for (let r = 0; r < win; r++) {
         const row = (wy + r) * cw + wx;
         const src = k * px + r * win;
@@ -200,14 +255,7 @@ function* inferenceSteps(
       }
     });
   }
-  // crop to the downscaled image and average overlaps
-  const map = new Float32Array(sw * sh);
-  for (let y = 0; y < sh; y++) {
-    for (let x = 0; x < sw; x++) map[y * sw + x] = acc[y * cw + x] / cnt[y * cw + x];
-  }
-  if (factor === 1) return width === sw && height === sh ? map : cropMap(map, sw, width, height);
-  // 5. back to the tile's size
-  return upsampleBilinear(map, sw, sh, width, height, 1 / factor);
+  return pending.map(finishImage);
 }
 
 /**
@@ -229,10 +277,10 @@ export function predictProbabilities(
   image: RgbImage,
   opts: PredictProbabilitiesOptions,
 ): Float32Array {
-  const steps = inferenceSteps(model, image, opts);
+  const steps = inferenceSteps(model, [image], opts);
   let step = steps.next();
   while (!step.done) step = steps.next(readAndDispose(step.value));
-  return step.value;
+  return step.value[0];
 }
 
 /** A batch's values (`dataSync`), the tensor disposed whatever happens. */
@@ -267,7 +315,25 @@ export async function predictProbabilitiesAsync(
   image: RgbImage,
   opts: PredictProbabilitiesOptions,
 ): Promise<Float32Array> {
-  const steps = inferenceSteps(model, image, opts);
+  return (await predictManyAsync(model, [image], opts))[0];
+}
+
+/**
+ * {@linkcode predictProbabilitiesAsync} for several images at once: each batch of `batchSize`
+ * windows may hold windows of several images (fewer, larger forward passes); one map per image,
+ * each equal to what the image alone gives.
+ *
+ * @example
+ * ```ts ignore
+ * const [a, b] = await predictManyAsync(m.model, [imgA, imgB], m);
+ * ```
+ */
+export async function predictManyAsync(
+  model: tf.LayersModel,
+  images: readonly RgbImage[],
+  opts: PredictProbabilitiesOptions,
+): Promise<Float32Array[]> {
+  const steps = inferenceSteps(model, images, opts);
   let step = steps.next();
   while (!step.done) step = steps.next(await readAndDisposeAsync(step.value));
   return step.value;

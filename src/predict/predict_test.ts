@@ -7,6 +7,7 @@ import { downscaleArea } from "../data/resize.ts";
 import { Rng } from "../rng.ts";
 import {
   predictProbabilities,
+  predictManyAsync,
   predictProbabilitiesAsync,
   upsampleBilinear,
   windowStarts,
@@ -219,6 +220,23 @@ Deno.test("predictProbabilities: flips TTA = mean of the un-flipped predictions 
   let differs = 0;
   for (let i = 0; i < tta.length; i++) if (Math.abs(tta[i] - plain[i]) > 1e-4) differs++;
   assert.ok(differs > 0, "TTA should change an asymmetric model's output");
+  model.dispose();
+});
+
+Deno.test("predictManyAsync: batches across images give each image's own map", async () => {
+  // A 3×3 kernel (borders matter) and images of different sizes, scales and window counts; batch
+  // sizes that split an image's windows over two batches and put several images in one.
+  const model = convModel([[W1, W1, W1], [W1, W1, W1], [W1, W1, W1]], B1);
+  const images = [randomImage(40, 33, 3), randomImage(16, 16, 4), randomImage(5, 9, 5)];
+  for (const opts of [
+    { tileSizePx: 16, normalize: null, batchSize: 3 },
+    { tileSizePx: 8, scale: 0.5, normalize: null, batchSize: 4, tta: "flips" as const },
+  ]) {
+    const alone = images.map((img) => predictProbabilities(model, img, opts));
+    const many = await predictManyAsync(model, images, opts);
+    assert.equal(many.length, 3);
+    many.forEach((m, i) => assertClose(m, alone[i], 1e-7, `image ${i}`));
+  }
   model.dispose();
 });
 
