@@ -6,8 +6,8 @@ import type { RgbImage } from "../data/image.ts";
 import { downscaleArea } from "../data/resize.ts";
 import { Rng } from "../rng.ts";
 import {
-  predictProbabilities,
   predictManyAsync,
+  predictProbabilities,
   predictProbabilitiesAsync,
   upsampleBilinear,
   windowStarts,
@@ -228,10 +228,12 @@ Deno.test("predictManyAsync: batches across images give each image's own map", a
   // sizes that split an image's windows over two batches and put several images in one.
   const model = convModel([[W1, W1, W1], [W1, W1, W1], [W1, W1, W1]], B1);
   const images = [randomImage(40, 33, 3), randomImage(16, 16, 4), randomImage(5, 9, 5)];
-  for (const opts of [
-    { tileSizePx: 16, normalize: null, batchSize: 3 },
-    { tileSizePx: 8, scale: 0.5, normalize: null, batchSize: 4, tta: "flips" as const },
-  ]) {
+  for (
+    const opts of [
+      { tileSizePx: 16, normalize: null, batchSize: 3 },
+      { tileSizePx: 8, scale: 0.5, normalize: null, batchSize: 4, tta: "flips" as const },
+    ]
+  ) {
     const alone = images.map((img) => predictProbabilities(model, img, opts));
     const many = await predictManyAsync(model, images, opts);
     assert.equal(many.length, 3);
