@@ -33,7 +33,7 @@ type WasmOps = NonNullable<ReturnType<typeof wasmOpsFor>>;
 type Backend = tf.KernelBackend;
 
 /** Attributes of tfjs's `Conv2DBackpropFilter` kernel. */
-interface FilterGradAttrs {
+export interface FilterGradAttrs {
   strides: [number, number] | number;
   pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
   dataFormat: "NHWC" | "NCHW";

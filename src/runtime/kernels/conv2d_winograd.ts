@@ -19,6 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ptr, type WasmBackendLike, wasmOpsFor, wasmOpsHelperFor } from "./wasm_ops.ts";
 import { WINO_DW_PARAMS, WINO_PARAMS } from "./winograd_wat.ts";
+import type { FilterGradAttrs } from "./conv2d_backprop_filter.ts";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -209,15 +210,6 @@ export function makeFusedConv2DWinograd(stock: tf.KernelFunc): tf.KernelFunc {
     );
     return y ?? stock(args);
   };
-}
-
-/** Attributes of tfjs's `Conv2DBackpropFilter` kernel. */
-interface FilterGradAttrs {
-  strides: [number, number] | number;
-  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-  dataFormat: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
-  filterShape: [number, number, number, number];
 }
 
 /**
