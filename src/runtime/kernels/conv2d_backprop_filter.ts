@@ -61,7 +61,8 @@ export function callKernel(
   return Array.isArray(out) ? out[0] : out as TensorInfo;
 }
 
-function convInfo(xShape: number[], attrs: FilterGradAttrs): tf.backend_util.Conv2DInfo {
+/** The convolution a `Conv2DBackpropFilter` call differentiates (dilation 1, NHWC). */
+export function convInfo(xShape: number[], attrs: FilterGradAttrs): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     attrs.filterShape,

@@ -19,9 +19,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { ptr, type WasmBackendLike, wasmOpsFor, wasmOpsHelperFor } from "./wasm_ops.ts";
 import { WINO_DW_PARAMS, WINO_PARAMS } from "./winograd_wat.ts";
-import type { FilterGradAttrs } from "./conv2d_backprop_filter.ts";
+import { convInfo, type FilterGradAttrs } from "./conv2d_backprop_filter.ts";
+import type { OpsHelper } from "./wasm_ops_helper.ts";
 
 type TensorInfo = tf.TensorInfo;
+type WasmOps = NonNullable<ReturnType<typeof wasmOpsFor>>;
 
 /** Attributes of tfjs's `Conv2D` / `FusedConv2D` kernels. */
 interface ConvAttrs {
@@ -84,6 +86,37 @@ export function winogradBlock(ci: number, co: number): number {
 }
 
 /**
+ * Where tiles [0, tiles) split between this thread and the helper thread (a block boundary, the
+ * helper taking the second half), or `undefined` to run them all here: no helper, or under two
+ * blocks.
+ */
+function helperSplit(helper: OpsHelper | undefined, tiles: number, tb: number): number | undefined {
+  return helper !== undefined && tiles >= 2 * tb ? Math.ceil(tiles / 2 / tb) * tb : undefined;
+}
+
+/**
+ * Runs `ops[name](...args(t0, t1, part))` over tiles [0, tiles): all here (part 0), or split at
+ * `mid` with [mid, tiles) on the helper thread as part 1 (each part has its own scratch).
+ */
+function runTiles(
+  ops: WasmOps,
+  helper: OpsHelper | undefined,
+  name: "wino_conv" | "wino_dw",
+  tiles: number,
+  mid: number | undefined,
+  args: (t0: number, t1: number, part: number) => number[],
+): void {
+  const fn = ops[name] as (...a: number[]) => void;
+  if (mid === undefined || helper === undefined) return fn(...args(0, tiles, 0));
+  helper.start(name, args(mid, tiles, 1));
+  try {
+    fn(...args(0, mid, 0));
+  } finally {
+    helper.finish();
+  }
+}
+
+/**
  * y = conv2d(x, w) (+ bias, then ReLU when `relu`) by Winograd, or `undefined` when the shape is
  * not one this path takes.
  */
@@ -126,11 +159,11 @@ export function conv2dWinograd(
   const th = Math.ceil(ho / 2), tw = Math.ceil(wo / 2), tiles = n * th * tw;
   const tb = winogradBlock(ci, co);
   const helper = wasmOpsHelperFor(backend);
-  const split = helper !== undefined && tiles >= 2 * tb;
+  const mid = helperSplit(helper, tiles, tb);
   const scratchFloats = 16 * tb * (ci + co);
   const u = wb.makeOutput([16 * ci * co], "float32");
   const params = wb.makeOutput([WINO_PARAMS.length], "int32");
-  const scratch = wb.makeOutput([(split ? 2 : 1) * scratchFloats], "float32");
+  const scratch = wb.makeOutput([(mid === undefined ? 1 : 2) * scratchFloats], "float32");
   const y = wb.makeOutput([n, ho, wo, co], "float32");
   try {
     ops.wino_filter(ptr(wb, filter), ci, co, ptr(wb, u));
@@ -153,19 +186,13 @@ export function conv2dWinograd(
       tb,
     };
     (wb.typedArrayFromHeap(params) as Int32Array).set(WINO_PARAMS.map((k) => values[k]));
-    const s0 = ptr(wb, scratch);
-    if (split) {
-      // Two halves on block boundaries: the helper thread takes the second.
-      const mid = Math.ceil(tiles / 2 / tb) * tb;
-      helper.start("wino_conv", [ptr(wb, params), mid, tiles, s0 + 4 * scratchFloats]);
-      try {
-        ops.wino_conv(ptr(wb, params), 0, mid, s0);
-      } finally {
-        helper.finish();
-      }
-    } else {
-      ops.wino_conv(ptr(wb, params), 0, tiles, s0);
-    }
+    const p = ptr(wb, params), s0 = ptr(wb, scratch);
+    runTiles(ops, helper, "wino_conv", tiles, mid, (t0, t1, part) => [
+      p,
+      t0,
+      t1,
+      s0 + 4 * part * scratchFloats,
+    ]);
   } catch (e) {
     wb.disposeData(y.dataId);
     throw e;
@@ -227,16 +254,7 @@ export function conv2dBackpropFilterWinograd(
   const ops = wasmOpsFor(backend);
   if (ops === undefined || attrs.dataFormat === "NCHW" || x.dtype !== "float32") return undefined;
   if (dy.dtype !== "float32" || x.shape.length !== 4) return undefined;
-  const c = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    "channelsLast",
-  );
+  const c = convInfo(x.shape, attrs);
   const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = c;
   if (kh !== 3 || kw !== 3 || c.strideHeight !== 1 || c.strideWidth !== 1) return undefined;
   if (ci % 4 !== 0 || co % 8 !== 0 || !winogradWins(ci, co)) return undefined;
@@ -250,8 +268,8 @@ export function conv2dBackpropFilterWinograd(
   const th = Math.ceil(ho / 2), tw = Math.ceil(wo / 2), tiles = n * th * tw;
   const tb = winogradFilterBlock(ci, co);
   const helper = wasmOpsHelperFor(backend);
-  const split = helper !== undefined && tiles >= 2 * tb;
-  const parts = split ? 2 : 1;
+  const mid = helperSplit(helper, tiles, tb);
+  const parts = mid === undefined ? 1 : 2;
   const scratchFloats = 16 * tb * (ci + co), mFloats = 16 * ci * co;
   const params = wb.makeOutput([WINO_DW_PARAMS.length], "int32");
   const scratch = wb.makeOutput([parts * scratchFloats], "float32");
@@ -276,18 +294,14 @@ export function conv2dBackpropFilterWinograd(
     };
     (wb.typedArrayFromHeap(params) as Int32Array).set(WINO_DW_PARAMS.map((k) => values[k]));
     const p = ptr(wb, params), s0 = ptr(wb, scratch), m0 = ptr(wb, m);
-    if (split) {
-      const mid = Math.ceil(tiles / 2 / tb) * tb;
-      helper.start("wino_dw", [p, mid, tiles, s0 + 4 * scratchFloats, m0 + 4 * mFloats]);
-      try {
-        ops.wino_dw(p, 0, mid, s0, m0);
-      } finally {
-        helper.finish();
-      }
-    } else {
-      ops.wino_dw(p, 0, tiles, s0, m0);
-    }
-    ops.wino_filter_out(m0, split ? m0 + 4 * mFloats : 0, ci, co, ptr(wb, dw));
+    runTiles(ops, helper, "wino_dw", tiles, mid, (t0, t1, part) => [
+      p,
+      t0,
+      t1,
+      s0 + 4 * part * scratchFloats,
+      m0 + 4 * part * mFloats,
+    ]);
+    ops.wino_filter_out(m0, parts === 2 ? m0 + 4 * mFloats : 0, ci, co, ptr(wb, dw));
   } catch (e) {
     wb.disposeData(dw.dataId);
     throw e;

@@ -67,6 +67,29 @@ const locals = (names: string[], type: string) =>
   names.map((n) => `(local $${n} ${type})`).join(" ");
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+/** c + a·b on vector locals: one relaxed-SIMD fused multiply–add, or a multiply and an add. */
+function madd(fma: boolean, a: string, b: string, c: string): string {
+  return fma
+    ? `(f32x4.relaxed_madd ${get(a)} ${get(b)} ${get(c)})`
+    : add(mul(get(a), get(b)), get(c));
+}
+
+/**
+ * The tile loop's branch for a tile at or past `$tEnd`: its sixteen rows (`rowB` bytes each, `$xiB`
+ * apart) are zeroed and the loop moves on.
+ */
+function zeroPastEnd(rowB: string): string {
+  return `(if (i32.ge_u (local.get $t) (local.get $tEnd)) (then
+        (local.set $cb (i32.const 0))
+        (block $zDone (loop $zs
+          (br_if $zDone (i32.ge_u (local.get $cb) (i32.mul (local.get $xiB) (i32.const 16))))
+          (memory.fill (i32.add (local.get $dst) (local.get $cb)) (i32.const 0) (local.get ${rowB}))
+          (local.set $cb (i32.add (local.get $cb) (local.get $xiB)))
+          (br $zs)))
+        (local.set $tl (i32.add (local.get $tl) (i32.const 1)))
+        (br $ts)))`;
+}
+
 /**
  * Two-pass 4×4 transform: `rows` applied down each column of `src` (names `src[i][j]`), into
  * temporaries `t`, then `cols` along each row. Returns the `local.set`s and the result names.
@@ -190,15 +213,7 @@ function winoIn(): string {
       (br_if $tDone (i32.ge_u (local.get $tl) (local.get $tb)))
       (local.set $t (i32.add (local.get $t0) (local.get $tl)))
       (local.set $dst (i32.add (local.get $v) (i32.mul (local.get $tl) (local.get $ciB))))
-      (if (i32.ge_u (local.get $t) (local.get $tEnd)) (then
-        (local.set $cb (i32.const 0))
-        (block $zDone (loop $zs
-          (br_if $zDone (i32.ge_u (local.get $cb) (i32.mul (local.get $xiB) (i32.const 16))))
-          (memory.fill (i32.add (local.get $dst) (local.get $cb)) (i32.const 0) (local.get $ciB))
-          (local.set $cb (i32.add (local.get $cb) (local.get $xiB)))
-          (br $zs)))
-        (local.set $tl (i32.add (local.get $tl) (i32.const 1)))
-        (br $ts)))
+      ${zeroPastEnd("$ciB")}
       ${tileCoords}
       (local.set $y0 (i32.sub (i32.shl (local.get $ty) (i32.const 1)) (local.get $padT)))
       (local.set $x0 (i32.sub (i32.shl (local.get $tx) (i32.const 1)) (local.get $padL)))
@@ -281,13 +296,11 @@ function winoOut(): string {
 }
 
 function winoGemm(fma: boolean): string {
-  const madd = (a: string, b: string, c: string) =>
-    fma ? `(f32x4.relaxed_madd ${get(a)} ${get(b)} ${get(c)})` : add(mul(get(a), get(b)), get(c));
   const acc = range(4).flatMap((i) => [`c${i}0`, `c${i}1`]);
   const body = range(4).map((i) => `
         (local.set $a (v128.load32_splat (local.get $pa${i})))
-        (local.set $c${i}0 ${madd("a", "b0", `c${i}0`)})
-        (local.set $c${i}1 ${madd("a", "b1", `c${i}1`)})`).join("");
+        (local.set $c${i}0 ${madd(fma, "a", "b0", `c${i}0`)})
+        (local.set $c${i}1 ${madd(fma, "a", "b1", `c${i}1`)})`).join("");
   const stores = range(4).map((i) => {
     const o = i === 0
       ? "(local.get $o)"
@@ -390,15 +403,7 @@ function winoDy(): string {
       (br_if $tDone (i32.ge_u (local.get $tl) (local.get $tb)))
       (local.set $t (i32.add (local.get $t0) (local.get $tl)))
       (local.set $dst (i32.add (local.get $ee) (i32.mul (local.get $tl) (local.get $coB))))
-      (if (i32.ge_u (local.get $t) (local.get $tEnd)) (then
-        (local.set $cb (i32.const 0))
-        (block $zDone (loop $zs
-          (br_if $zDone (i32.ge_u (local.get $cb) (i32.mul (local.get $xiB) (i32.const 16))))
-          (memory.fill (i32.add (local.get $dst) (local.get $cb)) (i32.const 0) (local.get $coB))
-          (local.set $cb (i32.add (local.get $cb) (local.get $xiB)))
-          (br $zs)))
-        (local.set $tl (i32.add (local.get $tl) (i32.const 1)))
-        (br $ts)))
+      ${zeroPastEnd("$coB")}
       ${tileCoords}
       (local.set $row1 (i32.lt_u (i32.add (i32.shl (local.get $ty) (i32.const 1)) (i32.const 1)) (local.get $ho)))
       (local.set $col1 (i32.lt_u (i32.add (i32.shl (local.get $tx) (i32.const 1)) (i32.const 1)) (local.get $wo)))
@@ -420,13 +425,11 @@ function winoDy(): string {
 }
 
 function winoGemmTn(fma: boolean): string {
-  const madd = (a: string, b: string, c: string) =>
-    fma ? `(f32x4.relaxed_madd ${get(a)} ${get(b)} ${get(c)})` : add(mul(get(a), get(b)), get(c));
   const acc = range(4).flatMap((i) => [`c${i}0`, `c${i}1`]);
   const body = range(4).map((i) => `
           (local.set $a (v128.load32_splat offset=${4 * i} (local.get $pa)))
-          (local.set $c${i}0 ${madd("a", "b0", `c${i}0`)})
-          (local.set $c${i}1 ${madd("a", "b1", `c${i}1`)})`).join("");
+          (local.set $c${i}0 ${madd(fma, "a", "b0", `c${i}0`)})
+          (local.set $c${i}1 ${madd(fma, "a", "b1", `c${i}1`)})`).join("");
   const at = (i: number) =>
     i === 0
       ? "(local.get $o)"
@@ -516,6 +519,39 @@ function winoFilterOut(): string {
       (br $qs))))`;
 }
 
+/**
+ * The body of `wino_conv` / `wino_dw`: reads tb, ci and co from the parameter block, points
+ * `$second` past the block's first buffer (16·tb·ci floats of scratch), then for each block of tb
+ * tiles in [t0, t1) runs `block` with `$t0` and `$end` set.
+ */
+function blockDriver(
+  slot: (name: "tb" | "ci" | "co") => string,
+  second: string,
+  block: string,
+): string {
+  return `(local.set $tb ${slot("tb")})
+    (local.set $ci ${slot("ci")})
+    (local.set $co ${slot("co")})
+    (local.set $${second} (i32.add (local.get $scratch) (i32.shl (i32.mul (i32.mul (local.get $tb) (local.get $ci)) (i32.const 16)) (i32.const 2))))
+    (block $done (loop $blocks
+      (br_if $done (i32.ge_u (local.get $t0) (local.get $t1)))
+      (local.set $end (i32.add (local.get $t0) (local.get $tb)))
+      (if (i32.gt_u (local.get $end) (local.get $t1)) (then (local.set $end (local.get $t1))))
+      ${block}
+      (local.set $t0 (local.get $end))
+      (br $blocks))))`;
+}
+
+/** `(call $name …)` for ξ = 0 … 15 (the local `$xi`). */
+function xiLoop(call: string): string {
+  return `(local.set $xi (i32.const 0))
+      (block $xiDone (loop $xis
+        (br_if $xiDone (i32.ge_u (local.get $xi) (i32.const 16)))
+        ${call}
+        (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+        (br $xis)))`;
+}
+
 /** Slots of the i32 parameter block that `wino_dw` reads (byte offset = 4 × slot). */
 export const WINO_DW_PARAMS = [
   "x",
@@ -543,33 +579,26 @@ function winoDw(): string {
   (func (export "wino_dw") (param $p i32) (param $t0 i32) (param $t1 i32) (param $scratch i32)
     (param $m i32)
     (local $tb i32) (local $ci i32) (local $co i32) (local $ee i32) (local $xi i32) (local $end i32)
-    (local.set $tb ${slot("tb")})
-    (local.set $ci ${slot("ci")})
-    (local.set $co ${slot("co")})
-    (local.set $ee (i32.add (local.get $scratch) (i32.shl (i32.mul (i32.mul (local.get $tb) (local.get $ci)) (i32.const 16)) (i32.const 2))))
-    (block $done (loop $blocks
-      (br_if $done (i32.ge_u (local.get $t0) (local.get $t1)))
-      (local.set $end (i32.add (local.get $t0) (local.get $tb)))
-      (if (i32.gt_u (local.get $end) (local.get $t1)) (then (local.set $end (local.get $t1))))
-      (call $wino_in ${slot("x")} ${slot("h")} ${slot("w")} (local.get $ci) ${slot("padT")}
+    ${
+    blockDriver(
+      slot,
+      "ee",
+      `(call $wino_in ${slot("x")} ${slot("h")} ${slot("w")} (local.get $ci) ${slot("padT")}
         ${slot("padL")} ${slot("tw")} ${
-    slot("tpi")
-  } (local.get $t0) (local.get $tb) (local.get $end)
+        slot("tpi")
+      } (local.get $t0) (local.get $tb) (local.get $end)
         (local.get $scratch))
       (call $wino_dy ${slot("dy")} ${slot("ho")} ${slot("wo")} (local.get $co) ${slot("tw")}
         ${slot("tpi")} (local.get $t0) (local.get $tb) (local.get $end) (local.get $ee))
-      (local.set $xi (i32.const 0))
-      (block $xiDone (loop $xis
-        (br_if $xiDone (i32.ge_u (local.get $xi) (i32.const 16)))
-        (call $wino_gemm_tn
+      ${
+        xiLoop(`(call $wino_gemm_tn
           (i32.add (local.get $scratch) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $tb)) (local.get $ci)) (i32.const 2)))
           (i32.add (local.get $ee) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $tb)) (local.get $co)) (i32.const 2)))
           (local.get $ci) (local.get $tb) (local.get $co) (local.get $ci)
-          (i32.add (local.get $m) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $ci)) (local.get $co)) (i32.const 2))))
-        (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
-        (br $xis)))
-      (local.set $t0 (local.get $end))
-      (br $blocks))))`;
+          (i32.add (local.get $m) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $ci)) (local.get $co)) (i32.const 2))))`)
+      }`,
+    )
+  }`;
 }
 
 /** Slots of the i32 parameter block that `wino_conv` reads (byte offset = 4 × slot). */
@@ -601,36 +630,29 @@ function winoConv(): string {
   ;; transform, 16 matmuls with U, output transform.
   (func (export "wino_conv") (param $p i32) (param $t0 i32) (param $t1 i32) (param $scratch i32)
     (local $tb i32) (local $ci i32) (local $co i32) (local $m i32) (local $xi i32) (local $end i32)
-    (local.set $tb ${slot("tb")})
-    (local.set $ci ${slot("ci")})
-    (local.set $co ${slot("co")})
-    (local.set $m (i32.add (local.get $scratch) (i32.shl (i32.mul (i32.mul (local.get $tb) (local.get $ci)) (i32.const 16)) (i32.const 2))))
-    (block $done (loop $blocks
-      (br_if $done (i32.ge_u (local.get $t0) (local.get $t1)))
-      (local.set $end (i32.add (local.get $t0) (local.get $tb)))
-      (if (i32.gt_u (local.get $end) (local.get $t1)) (then (local.set $end (local.get $t1))))
-      (call $wino_in ${slot("x")} ${slot("h")} ${slot("w")} (local.get $ci) ${slot("padT")}
+    ${
+    blockDriver(
+      slot,
+      "m",
+      `(call $wino_in ${slot("x")} ${slot("h")} ${slot("w")} (local.get $ci) ${slot("padT")}
         ${slot("padL")} ${slot("tw")} ${
-    slot("tpi")
-  } (local.get $t0) (local.get $tb) (local.get $end)
+        slot("tpi")
+      } (local.get $t0) (local.get $tb) (local.get $end)
         (local.get $scratch))
-      (local.set $xi (i32.const 0))
-      (block $xiDone (loop $xis
-        (br_if $xiDone (i32.ge_u (local.get $xi) (i32.const 16)))
-        (call $wino_gemm
+      ${
+        xiLoop(`(call $wino_gemm
           (i32.add (local.get $scratch) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $tb)) (local.get $ci)) (i32.const 2)))
           (i32.add ${
-    slot("u")
-  } (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $ci)) (local.get $co)) (i32.const 2)))
+          slot("u")
+        } (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $ci)) (local.get $co)) (i32.const 2)))
           (local.get $tb) (local.get $ci) (local.get $co)
-          (i32.add (local.get $m) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $tb)) (local.get $co)) (i32.const 2))))
-        (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
-        (br $xis)))
+          (i32.add (local.get $m) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $tb)) (local.get $co)) (i32.const 2))))`)
+      }
       (call $wino_out (local.get $m) ${slot("y")} ${slot("bias")} ${slot("relu")} ${slot("ho")}
         ${slot("wo")} (local.get $co) ${slot("tw")} ${slot("tpi")} (local.get $t0) (local.get $tb)
-        (local.get $end))
-      (local.set $t0 (local.get $end))
-      (br $blocks))))`;
+        (local.get $end))`,
+    )
+  }`;
 }
 
 /** The Winograd functions as module fields, to be placed inside `wasm_ops.wat`'s `(module …)`. */
