@@ -483,6 +483,44 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: `hostile predict: a disk filling up while tile PNGs are written is one line, nothing left${
+    root ? "" : " — skipped: mounting a small tmpfs needs root"
+  }`,
+  ignore: !prerequisite("root (to mount a full disk)", root, "run the tests as root (CI does)"),
+  fn: async () => {
+    // 12 tiles = three groups of 4: PNGs are compressed and written in the background while the
+    // next group runs, so the write that fails is one of an earlier group's.
+    const disk = await tinyDisk();
+    try {
+      const d = join(tmp, "pred-full-in");
+      await Deno.mkdir(d, { recursive: true });
+      for (let i = 0; i < 12; i++) {
+        await Deno.copyFile(join(WEB, "tile.png"), join(d, `t${String(i).padStart(2, "0")}.png`));
+      }
+      const hashes = await hashTree(d);
+      // 40 KiB left: ten 4 KiB tmpfs pages for 24 PNGs plus the run's own files.
+      await Deno.writeFile(join(disk, "filler"), new Uint8Array(216 * 1024));
+      const out = join(disk, "pred");
+      const o = await run("predict", [
+        "--model",
+        join(WEB, "run"),
+        "--input",
+        d,
+        "--out",
+        out,
+        "--quiet",
+      ]);
+      await expectError(o, { code: 1, message: /no space left on device/, absent: [out] });
+      await unchanged(d, hashes, "full disk");
+      await Deno.remove(join(disk, "filler"));
+      assert.deepEqual([...Deno.readDirSync(disk)], [], "the disk is empty again");
+    } finally {
+      await new Deno.Command("umount", { args: [disk] }).output();
+    }
+  },
+});
+
 /**
  * More cases, one row each: `{D}` is a read-only copy of kaggle-mini, `{W}` the web fixture,
  * `{T}` a scratch folder per row (its `out` must not exist afterwards). Every input is hashed

@@ -220,7 +220,19 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
   const lines: string[] = [SUBMISSION_HEADER];
   const polygonLines: string[] = [];
   let instances = 0, polygons = 0;
+  // PNG writes in flight. Each is caught as it is queued (a write failing while the next group
+  // is in the network must not be an unhandled rejection); the first failure is rethrown by
+  // `flushWrites`, which waits for all of them.
   const writes: Promise<void>[] = [];
+  let writeError: { error: unknown } | undefined;
+  const queueWrite = (p: Promise<void>) =>
+    writes.push(p.catch((error) => {
+      writeError ??= { error };
+    }));
+  const flushWrites = async () => {
+    await Promise.all(writes.splice(0));
+    if (writeError !== undefined) throw writeError.error;
+  };
   const vectors = opts.geojson === true || opts.polygons !== undefined;
   // Outputs go to a staging folder inside --out and are moved into place only once every tile
   // has been read and predicted: a bad tile among good ones leaves no new file behind.
@@ -237,7 +249,7 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
       const images: RgbImage[] = [];
       for (const { path } of batch) images.push(await readImage(path));
       const probs = await ensembleProbabilities(members, images, opts);
-      await Promise.all(writes.splice(0)); // the previous group's files
+      await flushWrites(); // the previous group's files
       for (let k = 0; k < batch.length; k++) {
         const { id } = batch[k];
         const { width, height } = images[k];
@@ -253,7 +265,8 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
           encodePngAsync(pixels, width, height, 1, { filter }).then((bytes) =>
             writeFileAtomic(join(stage, sub, `${id}.png`), bytes)
           );
-        writes.push(png("masks", maskU8, "none"), png("prob", probU8, "up"));
+        queueWrite(png("masks", maskU8, "none"));
+        queueWrite(png("prob", probU8, "up"));
         if (opts.submission !== undefined) {
           const found = extractInstances(prob, width, height, {
             threshold,
@@ -281,7 +294,7 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
         progress.tick();
       }
     }
-    await Promise.all(writes.splice(0));
+    await flushWrites();
     progress.done();
     const moves: [string, string][] = [["masks", ".png"], ["prob", ".png"]];
     if (opts.geojson) moves.push(["geojson", ".geojson"]);
@@ -314,7 +327,7 @@ export async function predictFiles(opts: PredictFilesOptions): Promise<PredictFi
     }
     await claim.release();
   } catch (e) {
-    await Promise.allSettled(writes);
+    await Promise.all(writes); // none rejects: each was caught when queued
     await claim.abandon();
     throw outputFault(e, opts.out);
   } finally {
